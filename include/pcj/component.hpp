@@ -1,0 +1,108 @@
+// Component: the connection broker — one connection of one type, its events, queue and filters.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pcj/config.hpp"
+#include "pcj/events.hpp"
+#include "pcj/log.hpp"
+#include "pcj/node.hpp"
+#include "pcj/pubsub.hpp"
+
+struct uv_loop_s;
+typedef struct uv_loop_s uv_loop_t; // the one libuv type in pcj's API, and only as a pointer
+
+namespace pcj {
+
+namespace detail {
+class ComponentImpl;
+}
+
+// Where a connection stands. READY is the only state in which output() writes at once.
+enum class State { disconnected, connecting, negotiating, ready, shutting_down };
+std::string_view to_string(State state);
+
+// The broker. Construct it with a Config (rejected at once with ConfigError when unusable) and,
+// optionally, a libuv loop it borrows; without one it owns its loop and run() drives it.
+// Every method must be called on the loop's thread. Destroying a component closes its
+// connection without events and releases every libuv handle it holds.
+class Component {
+public:
+    explicit Component(Config config, uv_loop_t* loop = nullptr);
+    ~Component();
+    Component(const Component&) = delete;
+    Component& operator=(const Component&) = delete;
+
+    // -- events ----------------------------------------------------------------------------
+    PubSub& events();
+    [[nodiscard]] Subscription subscribe(std::string_view event, Handler handler);
+    [[nodiscard]] Subscription subscribe_all(Handler handler);
+
+    // -- PCJ's input events ----------------------------------------------------------------
+    // Starts a connection (closing any current one without events). reconnect() is the same.
+    // State that belongs to a connection (stream id, pending requests, protocol state) is
+    // reset; the output queue and the filters are kept.
+    void connect();
+    void connect(std::string host, std::uint16_t port);
+    void reconnect();
+    void reconnect(std::string host, std::uint16_t port);
+
+    // READY: serialise and write (PCJ_NODESENT). Otherwise: queue (PCJ_NODEQUEUED).
+    void output(Node node);
+    // Sends every queued node in FIFO order (those that still cannot be sent stay queued).
+    void purge_queue();
+
+    // Sends a request and routes the reply (the inbound node with the same id) to `event` or
+    // to `callback` instead of filters and PCJ_NODERECEIVED. An id is assigned when absent or
+    // when the given one is already pending. A timeout of zero means config().rts_timeout.
+    // On timeout or disconnect the requester gets an event whose reason's condition is
+    // "timeout" or "disconnected" and whose node is null. Returns the id used.
+    std::string return_to_sender(Node node, std::string event,
+                                 std::chrono::milliseconds timeout = {});
+    std::string return_to_sender(Node node, Handler callback,
+                                 std::chrono::milliseconds timeout = {});
+
+    // Compiles at once (throws XPathError on a bad expression). Each inbound stanza after READY
+    // that the expression selects anything from fires `event` with the expression, the selected
+    // nodes and the stanza. The stanza is the document root: "/message[@type='chat']" works.
+    void add_filter(std::string event, std::string xpath);
+    // Removes every filter registered under `event`; returns how many there were.
+    std::size_t remove_filter(std::string_view event);
+    // Binds a prefix for filter expressions: ns_prefix("disco", "http://jabber.org/…#info").
+    void ns_prefix(std::string prefix, std::string uri);
+
+    // Sends </stream:stream>, waits (config().shutdown_timeout at most) for the peer's close,
+    // closes the socket. PCJ_STREAMEND, PCJ_SHUTDOWN_START, PCJ_SOCKETDISCONNECT and
+    // PCJ_SHUTDOWN_FINISH fire exactly once each. Does nothing when not connected.
+    void shutdown();
+
+    // -- accessors -------------------------------------------------------------------------
+    const std::string& sid() const;   // id of the current stream, "" before one started
+    const std::string& jid() const;   // the authenticated address, "" until known
+    const Config& config() const;
+    std::map<std::string, std::string> pending() const; // id → event ("" for a callback)
+    const std::deque<Node>& queue() const;
+    State state() const;
+    bool ready() const { return state() == State::ready; }
+    std::uint64_t id() const; // unique among the process's components
+
+    // -- loop ------------------------------------------------------------------------------
+    uv_loop_t* loop() const;
+    // Runs the loop until nothing is left to do (owned loop) or until stop(). Throws
+    // StateError for a borrowed loop: the application runs that one.
+    void run();
+    void stop();
+
+    void set_logger(Logger logger);
+
+private:
+    std::unique_ptr<detail::ComponentImpl> impl_;
+};
+
+} // namespace pcj

@@ -1,0 +1,63 @@
+// Config: what a Component needs to connect — PCJ's constructor arguments plus timeouts and limits.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pcj {
+
+// PCJ's four connection types, with PCJ's numeric values.
+enum class ConnectionType : int {
+    JABBERD14_COMPONENT = 0, // XEP-0114 accept
+    LEGACY = 1,              // pre-XMPP, jabber:iq:auth (XEP-0078)
+    JABBERD20_COMPONENT = 2, // jabberd2 router protocol
+    XMPP = 4,                // RFC 6120 client
+};
+
+std::string_view to_string(ConnectionType type);
+// Accepts the names above and PCJ's numbers ("0", "1", "2", "4"); throws ConfigError otherwise.
+ConnectionType connection_type_from_string(std::string_view text);
+
+struct Config {
+    // -- PCJ's constructor arguments -----------------------------------------------------------
+    std::string ip;          // host name or address to connect to (PCJ's IP)
+    std::uint16_t port = 0;  // TCP port
+    std::string hostname;    // the XMPP domain: stream 'to', component name, SASL realm host
+    std::string username;    // not used by JABBERD14_COMPONENT
+    std::string password;    // password or component secret
+    std::string resource;    // generated when empty (XMPP bind, LEGACY iq:auth)
+    std::string alias = "POE_COMPONENT_JABBER"; // a name for logs; many components may share one
+    std::optional<ConnectionType> connection_type; // required
+    std::optional<std::string> version; // stream 'version'; default depends on the type
+    std::optional<std::string> xmlns;   // stream default namespace; default depends on the type
+    std::string stream_ns = "http://etherx.jabber.org/streams";
+    bool debug = false; // log every node sent and received
+
+    // -- JABBERD20_COMPONENT --------------------------------------------------------------------
+    std::string bind_domain; // default: username + "." + hostname
+    std::string bind_option; // an empty child of <bind/>, e.g. "log" or "default"
+
+    // -- timeouts (zero disables) -----------------------------------------------------------
+    std::chrono::milliseconds connect_timeout{10'000};     // per address tried
+    std::chrono::milliseconds negotiation_timeout{30'000}; // CONNECTED → READY
+    std::chrono::milliseconds shutdown_timeout{5'000};     // wait for the peer's </stream:stream>
+    std::chrono::milliseconds rts_timeout{0};              // default per-request timeout
+
+    // -- limits on what the peer may send ------------------------------------------------------
+    std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element
+    std::size_t max_depth = 64;                // element nesting inside a stanza
+
+    // Fills defaults and checks every field; throws ConfigError with a message naming the field.
+    // Component's constructor calls it; calling it yourself shows what a component would use.
+    void validate_and_complete();
+
+    // The defaults PCJ uses per connection type.
+    std::string effective_version() const;
+    std::string effective_xmlns() const;
+};
+
+} // namespace pcj

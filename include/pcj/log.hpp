@@ -1,0 +1,20 @@
+// Logging: a replaceable sink for pcj's debug and warning lines.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+namespace pcj {
+
+enum class LogLevel { debug, info, warning, error };
+
+std::string_view to_string(LogLevel level);
+
+// Receives one complete line (no trailing newline). The default writes
+// "2026-11-21T05:18:27.123Z ALIAS LEVEL: line" to stderr.
+using Logger = std::function<void(LogLevel, std::string_view alias, std::string_view line)>;
+
+// The logger used by the default; exposed so applications can chain to it.
+void stderr_logger(LogLevel level, std::string_view alias, std::string_view line);
+
+} // namespace pcj

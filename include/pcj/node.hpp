@@ -1,0 +1,137 @@
+// Node: one XML element (a stanza, a stream header or any child) with its namespace, attributes,
+// children and text, plus a builder, serialisation and parsing.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pcj {
+
+// An element, or (when is_text()) a run of character data inside an element.
+//
+// Names are qualified names as they appear on the wire ("message", "stream:features").
+// ns() is the namespace URI the element is in. On output a default-namespace declaration
+// (xmlns="…") is written only where an unprefixed element's namespace differs from the one it
+// inherits, so a stanza built with an empty namespace simply takes the stream's. Prefix
+// declarations (xmlns:foo="…") are kept as ordinary attributes so that they round-trip.
+//
+// Children keep their document order, text included, so mixed content survives a round trip.
+// Nodes are values: copying a node copies its subtree.
+class Node {
+public:
+    using Attribute = std::pair<std::string, std::string>;
+
+    Node() = default;
+    explicit Node(std::string name, std::string ns = {});
+    static Node text_node(std::string text);
+
+    // -- identity ------------------------------------------------------------------------
+    bool is_text() const { return is_text_; }
+    bool empty() const { return name_.empty() && !is_text_; } // default-constructed
+    const std::string& name() const { return name_; }
+    std::string_view local_name() const; // name without prefix
+    std::string_view prefix() const;     // "" when unprefixed
+    const std::string& ns() const { return ns_; }
+    void set_name(std::string name) { name_ = std::move(name); }
+    void set_ns(std::string ns) { ns_ = std::move(ns); }
+
+    // -- attributes (insertion order kept) -------------------------------------------------
+    const std::vector<Attribute>& attributes() const { return attrs_; }
+    const std::string* find_attr(std::string_view name) const; // nullptr when absent
+    std::string attr(std::string_view name) const;              // "" when absent
+    bool has_attr(std::string_view name) const { return find_attr(name) != nullptr; }
+    Node& set_attr(std::string_view name, std::string value); // replaces an existing one
+    bool remove_attr(std::string_view name);
+
+    // -- children --------------------------------------------------------------------------
+    const std::vector<Node>& children() const { return children_; }
+    std::vector<Node>& children() { return children_; }
+    // Appends and returns the new child, so building can descend.
+    Node& add_child(Node child);
+    Node& add_child(std::string name, std::string ns = {});
+    // Appends character data (merged with a trailing text child).
+    Node& add_text(std::string_view text);
+    // First element child with this qualified name (and namespace, when ns is not empty).
+    const Node* child(std::string_view name, std::string_view ns = {}) const;
+    Node* child(std::string_view name, std::string_view ns = {});
+    // Element children only (text skipped).
+    std::vector<const Node*> elements() const;
+
+    // Concatenated character data of the direct text children (for a text node: its text).
+    std::string text() const;
+    // Replaces all children with one text child.
+    Node& set_text(std::string text);
+
+    // -- serialisation -------------------------------------------------------------------
+    // The element as XML. inherited_ns is the default namespace in force where the element is
+    // written (the stream's, for a stanza); a declaration is added only when it differs.
+    std::string to_string(std::string_view inherited_ns = {}) const;
+    void append_to(std::string& out, std::string_view inherited_ns = {}) const;
+    // Only the start tag, never closed: how a stream header goes on the wire.
+    std::string start_tag(std::string_view inherited_ns = {}) const;
+
+    // Parses one complete element (no DTD, no entities beyond the predefined five). Throws
+    // pcj::ParseError carrying the parser's message.
+    static Node parse(std::string_view xml);
+
+    friend bool operator==(const Node& a, const Node& b);
+
+private:
+    std::string name_;
+    std::string ns_;
+    std::vector<Attribute> attrs_;
+    std::vector<Node> children_;
+    std::string text_; // only for text nodes
+    bool is_text_ = false;
+};
+
+// Builder that reads like the XML it makes:
+//   Node m = build("message").attr("to", "a@b").attr("type", "chat")
+//                .child(build("body").text("hi"));
+class NodeBuilder {
+public:
+    explicit NodeBuilder(std::string name, std::string ns = {}) : node_(std::move(name), std::move(ns)) {}
+    NodeBuilder& attr(std::string_view name, std::string value) & {
+        node_.set_attr(name, std::move(value));
+        return *this;
+    }
+    NodeBuilder&& attr(std::string_view name, std::string value) && {
+        node_.set_attr(name, std::move(value));
+        return std::move(*this);
+    }
+    NodeBuilder& child(Node c) & {
+        node_.add_child(std::move(c));
+        return *this;
+    }
+    NodeBuilder&& child(Node c) && {
+        node_.add_child(std::move(c));
+        return std::move(*this);
+    }
+    NodeBuilder& text(std::string_view t) & {
+        node_.add_text(t);
+        return *this;
+    }
+    NodeBuilder&& text(std::string_view t) && {
+        node_.add_text(t);
+        return std::move(*this);
+    }
+    Node build() && { return std::move(node_); }
+    operator Node() && { return std::move(node_); } // NOLINT: implicit by design
+
+private:
+    Node node_;
+};
+
+inline NodeBuilder build(std::string name, std::string ns = {}) {
+    return NodeBuilder(std::move(name), std::move(ns));
+}
+
+// Escapes &, <, >, " and ' for use in text or a double-quoted attribute value.
+void append_escaped(std::string& out, std::string_view text);
+
+} // namespace pcj

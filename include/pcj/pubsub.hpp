@@ -1,0 +1,70 @@
+// PubSub: named events, subscribers in subscription order, RAII unsubscription, a tap for all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pcj/events.hpp"
+
+namespace pcj {
+
+using Handler = std::function<void(const Event&)>;
+
+namespace detail {
+struct PubSubState;
+}
+
+// Keeps one subscription alive; destroying it (or calling cancel()) unsubscribes. Safe to
+// destroy after the PubSub itself is gone, and safe to cancel from inside any handler.
+class Subscription {
+public:
+    Subscription() = default;
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    ~Subscription();
+
+    void cancel();
+    bool active() const;
+    // Lets the subscription live as long as the PubSub, with no handle to cancel it.
+    void detach();
+
+private:
+    friend class PubSub;
+    Subscription(std::weak_ptr<detail::PubSubState> state, std::uint64_t id);
+    std::weak_ptr<detail::PubSubState> state_;
+    std::uint64_t id_ = 0;
+};
+
+// The event registry. Rules:
+// - subscribing to an event that was never published is allowed;
+// - publishing an event nobody subscribed to is a no-op;
+// - subscribers are called in the order they subscribed; taps (subscribe_all) are called after
+//   the named subscribers, in their own order;
+// - a handler may subscribe, cancel (itself or others) or publish; a subscriber added during a
+//   dispatch does not receive that dispatch, one cancelled during it is not called afterwards.
+// Single-threaded: use it from the loop's thread only.
+class PubSub {
+public:
+    PubSub();
+    ~PubSub();
+    PubSub(const PubSub&) = delete;
+    PubSub& operator=(const PubSub&) = delete;
+
+    [[nodiscard]] Subscription subscribe(std::string_view event, Handler handler);
+    [[nodiscard]] Subscription subscribe_all(Handler handler);
+    void publish(const Event& event);
+    // Number of live subscribers of one event (taps not counted).
+    std::size_t subscriber_count(std::string_view event) const;
+    // True when someone (a named subscriber or a tap) would receive this event.
+    bool wanted(std::string_view event) const;
+
+private:
+    std::shared_ptr<detail::PubSubState> state_;
+};
+
+} // namespace pcj

@@ -1,0 +1,53 @@
+// XmlStream: the incremental XMPP stream parser on libxml2's push parser (SAX2).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "pcj/events.hpp"
+#include "pcj/node.hpp"
+
+namespace pcj::detail {
+
+// Depth 0 is the stream: its start tag is delivered as a header Node (no children), each
+// complete child of the stream as one Node, and the stream's end tag as a stream end — never as
+// a new stream start. Whitespace between stanzas is ignored.
+//
+// Hardened (RFC 6120 §11.1): a DTD, an entity declaration, a processing instruction, a stanza
+// over max_stanza_size bytes, nesting deeper than max_depth, invalid UTF-8 or malformed XML each
+// end the stream: on_error is called once, with op "xml", a condition ("restricted-xml",
+// "policy-violation" or "not-well-formed") and the parser's message; after that no callback
+// fires and feed() returns false until reset().
+class XmlStream {
+public:
+    struct Callbacks {
+        std::function<void(Node header)> on_stream_start;
+        std::function<void(Node stanza)> on_element;
+        std::function<void()> on_stream_end;
+        std::function<void(const Reason& reason)> on_error;
+    };
+
+    XmlStream(Callbacks callbacks, std::size_t max_stanza_size, std::size_t max_depth);
+    ~XmlStream();
+    XmlStream(const XmlStream&) = delete;
+    XmlStream& operator=(const XmlStream&) = delete;
+
+    // Parses the bytes; callbacks fire from inside. Returns false once the stream has failed.
+    // A callback may call reset(): parsing of the current chunk stops there and the rest of the
+    // chunk is discarded (a peer must wait for our new header after a restart anyway).
+    bool feed(std::string_view data);
+
+    // Forgets everything and expects a new stream header (a stream restart, or a new
+    // connection). Safe to call from inside a callback.
+    void reset();
+
+    bool failed() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace pcj::detail

@@ -1,0 +1,51 @@
+// FilterSet: compiled XPath filters evaluated against each inbound stanza (libxml2 XPath 1.0).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "pcj/node.hpp"
+
+namespace pcj::detail {
+
+// The stanza is the document root, so "/message[@type='chat']" selects a chat message.
+// Elements in a stream content namespace (jabber:client, jabber:server,
+// jabber:component:accept) are seen by XPath as in no namespace, so plain names match stanzas
+// and their jabber:client children; every other namespace is tested through a prefix bound with
+// ns_prefix(), e.g. "//disco:query" after ns_prefix("disco", "http://jabber.org/protocol/disco#info").
+// A node-set result fires when not empty (with the selected nodes); a boolean result fires when
+// true (with the stanza as the one match); numbers and strings never fire.
+class FilterSet {
+public:
+    using Fire = std::function<void(std::string_view event, std::string_view xpath,
+                                    std::span<const Node> matches)>;
+
+    FilterSet();
+    ~FilterSet();
+    FilterSet(const FilterSet&) = delete;
+    FilterSet& operator=(const FilterSet&) = delete;
+
+    // Compiles now; throws pcj::XPathError with libxml2's message on a bad expression or an
+    // unbound prefix. The same event may carry several expressions.
+    void add(std::string event, std::string xpath);
+    // Removes every filter of this event; returns how many were removed.
+    std::size_t remove(std::string_view event);
+    void ns_prefix(std::string prefix, std::string uri);
+    bool empty() const;
+    std::size_t size() const;
+
+    // Evaluates every filter against the stanza in insertion order and calls fire for each
+    // one that matched. fire may add or remove filters; the evaluation in progress uses the
+    // set as it was when evaluate() started.
+    void evaluate(const Node& stanza, const Fire& fire) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace pcj::detail
