@@ -1,1 +1,145 @@
-// placeholder: being written
+// Config validation and PCJ's per-type defaults.
+#include "pcj/config.hpp"
+
+#include <charconv>
+
+#include "ids.hpp"
+#include "pcj/error.hpp"
+
+namespace pcj {
+
+std::string_view to_string(ConnectionType type) {
+    switch (type) {
+    case ConnectionType::JABBERD14_COMPONENT:
+        return "JABBERD14_COMPONENT";
+    case ConnectionType::LEGACY:
+        return "LEGACY";
+    case ConnectionType::JABBERD20_COMPONENT:
+        return "JABBERD20_COMPONENT";
+    case ConnectionType::XMPP:
+        return "XMPP";
+    }
+    return "unknown";
+}
+
+ConnectionType connection_type_from_string(std::string_view text) {
+    for (auto type : {ConnectionType::JABBERD14_COMPONENT, ConnectionType::LEGACY,
+                      ConnectionType::JABBERD20_COMPONENT, ConnectionType::XMPP}) {
+        if (text == to_string(type) || text == std::to_string(static_cast<int>(type))) {
+            return type;
+        }
+    }
+    throw ConfigError("connection_type: unknown connection type '" + std::string(text) +
+                      "' (expected XMPP, LEGACY, JABBERD14_COMPONENT or JABBERD20_COMPONENT)");
+}
+
+namespace {
+
+void require(bool ok, std::string_view field, std::string_view why) {
+    if (!ok) {
+        throw ConfigError(std::string(field) + ": " + std::string(why));
+    }
+}
+
+bool has_space_or_control(std::string_view s) {
+    for (unsigned char c : s) {
+        if (c <= 0x20 || c == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// A domain part as RFC 7622 allows it, loosely: no spaces, '@' or '/', not empty, not too long.
+bool plausible_domain(std::string_view s) {
+    return !s.empty() && s.size() <= 1023 && !has_space_or_control(s) &&
+           s.find_first_of("@/") == std::string_view::npos;
+}
+
+} // namespace
+
+void Config::validate_and_complete() {
+    require(connection_type.has_value(), "connection_type",
+            "required (XMPP, LEGACY, JABBERD14_COMPONENT or JABBERD20_COMPONENT)");
+    const auto type = *connection_type;
+    require(type == ConnectionType::XMPP || type == ConnectionType::LEGACY ||
+                type == ConnectionType::JABBERD14_COMPONENT ||
+                type == ConnectionType::JABBERD20_COMPONENT,
+            "connection_type", "not one of PCJ's four connection types");
+    require(!ip.empty(), "ip", "required: the host name or address to connect to");
+    require(!has_space_or_control(ip), "ip", "contains spaces or control characters");
+    require(port != 0, "port", "required: a TCP port between 1 and 65535");
+    require(plausible_domain(hostname), "hostname",
+            "required: the XMPP domain (no spaces, '@' or '/')");
+    const bool needs_user = type != ConnectionType::JABBERD14_COMPONENT;
+    if (needs_user) {
+        require(!username.empty(), "username",
+                std::string("required for ") + std::string(to_string(type)));
+    }
+    require(!has_space_or_control(username) && username.find_first_of("@/") == std::string::npos,
+            "username", "must not contain spaces, control characters, '@' or '/'");
+    require(resource.find_first_of("\r\n") == std::string::npos, "resource",
+            "must not contain line breaks");
+    if (resource.empty()) {
+        resource = "pcj-" + detail::random_hex(8);
+    }
+    require(!alias.empty(), "alias", "must not be empty");
+    if (version) {
+        require(!version->empty() && !has_space_or_control(*version), "version",
+                "must be a version such as 1.0 (or leave it unset)");
+    }
+    if (xmlns) {
+        require(!xmlns->empty() && !has_space_or_control(*xmlns), "xmlns",
+                "must be a namespace URI (or leave it unset)");
+    }
+    require(!stream_ns.empty() && !has_space_or_control(stream_ns), "stream_ns",
+            "must be a namespace URI");
+    require(connect_timeout.count() >= 0, "connect_timeout", "must not be negative");
+    require(negotiation_timeout.count() >= 0, "negotiation_timeout", "must not be negative");
+    require(shutdown_timeout.count() >= 0, "shutdown_timeout", "must not be negative");
+    require(rts_timeout.count() >= 0, "rts_timeout", "must not be negative");
+    require(max_stanza_size >= 1024, "max_stanza_size", "must be at least 1024 bytes");
+    require(max_depth >= 2, "max_depth", "must be at least 2");
+    if (type == ConnectionType::JABBERD20_COMPONENT) {
+        if (bind_domain.empty()) {
+            bind_domain = username + "." + hostname;
+        }
+        require(plausible_domain(bind_domain), "bind_domain", "must be a domain name");
+        require(bind_option.empty() || !has_space_or_control(bind_option), "bind_option",
+                "must be an element name such as log or default");
+    }
+}
+
+std::string Config::effective_version() const {
+    if (version) {
+        return *version;
+    }
+    switch (connection_type.value_or(ConnectionType::XMPP)) {
+    case ConnectionType::XMPP:
+    case ConnectionType::JABBERD20_COMPONENT:
+        return "1.0";
+    case ConnectionType::LEGACY:
+    case ConnectionType::JABBERD14_COMPONENT:
+        // pcj sends no version on pre-XMPP streams: jabberd2 refuses PCJ's "0.9".
+        return "";
+    }
+    return "";
+}
+
+std::string Config::effective_xmlns() const {
+    if (xmlns) {
+        return *xmlns;
+    }
+    switch (connection_type.value_or(ConnectionType::XMPP)) {
+    case ConnectionType::XMPP:
+    case ConnectionType::LEGACY:
+        return "jabber:client";
+    case ConnectionType::JABBERD14_COMPONENT:
+        return "jabber:component:accept";
+    case ConnectionType::JABBERD20_COMPONENT:
+        return "http://jabberd.jabberstudio.org/ns/component/1.0";
+    }
+    return "jabber:client";
+}
+
+} // namespace pcj

@@ -1,1 +1,26 @@
-// placeholder: being written
+// SHA-1 through GnuTLS, never by hand.
+#include "digest.hpp"
+
+#include <array>
+#include <stdexcept>
+
+#include <gnutls/crypto.h>
+
+namespace pcj::detail {
+
+std::string sha1_hex(std::string_view data) {
+    std::array<unsigned char, 20> digest{};
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA1, data.data(), data.size(), digest.data()) != 0) {
+        throw std::runtime_error("gnutls_hash_fast(SHA1) failed");
+    }
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(40);
+    for (unsigned char b : digest) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0x0f]);
+    }
+    return out;
+}
+
+} // namespace pcj::detail

@@ -1,0 +1,143 @@
+// ComponentImpl: the broker's state — connection, parser, protocol module, queue, pending, filters.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pcj/component.hpp"
+#include "pending.hpp"
+#include "protocol.hpp"
+#include "timer.hpp"
+#include "transport.hpp"
+#include "xml_stream.hpp"
+#include "xpath.hpp"
+
+namespace pcj::detail {
+
+class ComponentImpl;
+
+// The ProtocolHost a protocol module talks to. It forwards to the component while its connection
+// is current; once the connection is replaced or closed it turns every call into a no-op.
+class HostLink final : public ProtocolHost {
+public:
+    explicit HostLink(ComponentImpl& impl) : impl_(impl) {}
+    const Config& config() const override;
+    void send_stream_header() override;
+    void send(const Node& node) override;
+    std::string request(Node node, Handler on_reply) override;
+    void emit(std::string_view event, const Reason* reason = nullptr) override;
+    void set_jid(std::string jid) override;
+    void ready() override;
+    void fail(std::string_view event, Reason reason) override;
+    void log(LogLevel level, std::string_view line) override;
+    bool current() const override { return active_; }
+    void deactivate() { active_ = false; }
+
+private:
+    ComponentImpl& impl_;
+    bool active_ = true;
+};
+
+class ComponentImpl {
+public:
+    ComponentImpl(Config config, uv_loop_t* loop);
+    ~ComponentImpl();
+
+    // -- public API (see component.hpp) -----------------------------------------------------
+    void connect(std::string host, std::uint16_t port);
+    void output(Node node);
+    void purge_queue();
+    std::string return_to_sender(Node node, PendingRequest request,
+                                 std::chrono::milliseconds timeout);
+    void shutdown(const Reason* why = nullptr);
+
+    // -- for HostLink -----------------------------------------------------------------------
+    void send_stream_header();
+    void write_node(const Node& node);
+    std::string internal_request(Node node, Handler on_reply);
+    void emit(std::string_view event, const Reason* reason = nullptr, const Node* node = nullptr);
+    void become_ready();
+    void fail(std::string_view event, Reason reason);
+    void log(LogLevel level, std::string_view line);
+
+    Config config_;
+    PubSub events_;
+    std::string sid_;
+    std::string jid_;
+    std::deque<Node> queue_;
+    PendingTable pending_;
+    FilterSet filters_;
+    State state_ = State::disconnected;
+    std::uint64_t id_;
+    Logger logger_;
+    uv_loop_t* loop_;
+    bool owns_loop_;
+
+private:
+    // Entry points from libuv callbacks and public calls nest; retired protocol modules are
+    // freed only when the outermost one returns, so no module is destroyed under its own feet.
+    struct Depth {
+        explicit Depth(ComponentImpl& impl);
+        ~Depth();
+        ComponentImpl& impl;
+    };
+
+    void on_connected();
+    void on_data(std::string_view bytes);
+    void on_transport_failure(const Reason& reason);
+    void on_transport_closed();
+    void on_stream_start(Node header);
+    void on_element(Node node);
+    void on_stream_end();
+    void on_xml_error(const Reason& reason);
+
+    void dispatch_ready(const Node& node);
+    bool deliver_reply(const Node& node, bool after_ready);
+    void deliver_to_requester(const std::string& id, PendingRequest& request, const Node* reply,
+                              const Reason* failure);
+    void answer_lost_requests(const char* condition);
+    void arm_rts_timer();
+    void on_rts_timer();
+
+    void retire_protocol();
+    void finish_disconnect(bool shutdown_events);
+    void close_transport_gracefully();
+    template <typename F> void guarded(const char* where, F&& body);
+    std::string stream_content_ns() const { return content_ns_; }
+
+    std::unique_ptr<Transport> transport_;
+    std::unique_ptr<XmlStream> xml_;
+    std::unique_ptr<HostLink> link_;
+    std::unique_ptr<Protocol> protocol_;
+    std::vector<std::unique_ptr<Protocol>> retired_protocols_;
+    std::vector<std::unique_ptr<HostLink>> retired_links_;
+    std::unique_ptr<Timer> negotiation_timer_;
+    std::unique_ptr<Timer> shutdown_timer_;
+    std::unique_ptr<Timer> rts_timer_;
+    std::string last_stream_error_condition_;
+    std::string last_stream_error_text_;
+    std::string content_ns_;
+    std::uint64_t generation_ = 0; // bumped at every connect and disconnect
+    int depth_ = 0;
+    bool shutdown_events_ = false; // this connection's end goes through SHUTDOWN_* events
+    bool closing_ = false;         // transport close requested
+    bool stream_error_sent_ = false;
+    std::string write_buffer_;     // reused for serialisation
+};
+
+template <typename F> void ComponentImpl::guarded(const char* where, F&& body) {
+    // Called from libuv and libxml2 callbacks: nothing may propagate into C.
+    try {
+        Depth depth(*this);
+        body();
+    } catch (const std::exception& e) {
+        log(LogLevel::error, std::string("exception escaped a handler in ") + where + ": " + e.what());
+    } catch (...) {
+        log(LogLevel::error, std::string("unknown exception escaped a handler in ") + where);
+    }
+}
+
+} // namespace pcj::detail

@@ -1,0 +1,72 @@
+// The interface every connection type implements, and what the core offers it (ProtocolHost).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pcj/config.hpp"
+#include "pcj/events.hpp"
+#include "pcj/log.hpp"
+#include "pcj/node.hpp"
+#include "pcj/pubsub.hpp"
+
+namespace pcj::detail {
+
+inline constexpr std::string_view ns_streams = "urn:ietf:params:xml:ns:xmpp-streams";
+
+// What a protocol module may do to its connection. Implemented by the core (ComponentImpl).
+class ProtocolHost {
+public:
+    virtual const Config& config() const = 0;
+    // Writes the stream header built from the configuration (restarting the inbound parser, as
+    // a stream restart needs) and fires PCJ_STREAMSTART.
+    virtual void send_stream_header() = 0;
+    // Writes a node now, whatever the state (negotiation traffic), and fires PCJ_NODESENT.
+    virtual void send(const Node& node) = 0;
+    // An internal return_to_sender: the reply goes to `on_reply` (PCJ_RTS_START fires as in PCJ).
+    virtual std::string request(Node node, Handler on_reply) = 0;
+    virtual void emit(std::string_view event, const Reason* reason = nullptr) = 0;
+    virtual void set_jid(std::string jid) = 0;
+    // Negotiation is finished: hand the connection to the core, which fires PCJ_READY.
+    virtual void ready() = 0;
+    // Fires `event` with the reason, then shuts the connection down cleanly. The protocol must not
+    // touch the connection afterwards.
+    virtual void fail(std::string_view event, Reason reason) = 0;
+    virtual void log(LogLevel level, std::string_view line) = 0;
+    // False once the connection this module was made for has been replaced or closed: every
+    // call above is then a no-op, so code that resumes after an event handler is harmless.
+    virtual bool current() const = 0;
+
+protected:
+    ~ProtocolHost() = default;
+};
+
+// One connection type: a small state machine driven by the core while negotiating. A fresh
+// instance is made for every connection, so no protocol state survives a reconnect (PCJ bug 10).
+class Protocol {
+public:
+    virtual ~Protocol() = default;
+    virtual std::string_view name() const = 0;
+    // TCP is up: typically send the stream header.
+    virtual void on_connected() = 0;
+    // The peer's stream header (at the start and after every restart).
+    virtual void on_stream_start(const Node& header) = 0;
+    // A top-level element while negotiating (replies to request() never come here).
+    virtual void on_node(const Node& node) = 0;
+    // The peer ended the stream (</stream:stream>) while negotiating.
+    virtual void on_stream_end() = 0;
+    // The connection was lost while negotiating: fire this stage's failure event with the
+    // reason (the core fires PCJ_SOCKETFAIL and closes; do not call fail()).
+    virtual void on_connection_lost(const Reason& reason) = 0;
+    // Negotiation took longer than config().negotiation_timeout.
+    virtual void on_timeout() = 0;
+};
+
+std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host);
+
+// The condition and text of a <stream:error/> (RFC 6120 §4.9), as a Reason with op "stream".
+Reason stream_error_reason(const Node& error);
+bool is_stream_error(const Node& node);
+
+} // namespace pcj::detail
