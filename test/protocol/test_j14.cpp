@@ -1,1 +1,192 @@
-// placeholder: being written
+// JABBERD14_COMPONENT against a scripted peer: the handshake and every way it can fail.
+#include <catch2/catch.hpp>
+
+#include "loop_fixture.hpp"
+#include "recorder.hpp"
+#include "scripted_peer.hpp"
+
+using namespace pcj;
+using namespace pcj::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The XEP-0114 §3 example: stream id 3BF96D32 and secret "test".
+constexpr const char* server_header =
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+    "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D32' from='component.localhost'>";
+constexpr const char* expected_handshake =
+    "<handshake>aaee83c26aeeafcbabeabfcbcd50df997e0a2a1e</handshake>";
+
+Config j14_config(std::uint16_t port) {
+    Config c;
+    c.ip = "127.0.0.1";
+    c.port = port;
+    c.hostname = "component.localhost";
+    c.password = "test";
+    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
+    c.shutdown_timeout = 2s;
+    return c;
+}
+
+bool ended(const Component& c) { return c.state() == State::disconnected; }
+
+} // namespace
+
+TEST_CASE("j14: a correct handshake reaches READY in PCJ's order, with jid and sid set",
+          "[protocol][j14]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream").send(server_header).expect(expected_handshake).send("<handshake/>");
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    std::string jid_at_ready;
+    auto sub = c.subscribe(ev::READY, [&](const Event&) { jid_at_ready = c.jid(); });
+    c.connect();
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    CHECK(join(rec.names()) == "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART "
+                               "PCJ_AUTHNEGOTIATE PCJ_AUTHSUCCESS PCJ_READY");
+    CHECK(jid_at_ready == "component.localhost");
+    CHECK(c.sid() == "3BF96D32");
+    CHECK_FALSE(peer.failed());
+
+    // The header PCJ sends: 'to' the component name, the accept namespace, no version.
+    const std::string wire = peer.all_received();
+    CHECK(wire.find("to=\"component.localhost\"") != std::string::npos);
+    CHECK(wire.find("xmlns=\"jabber:component:accept\"") != std::string::npos);
+    CHECK(wire.find("xmlns:stream=\"http://etherx.jabber.org/streams\"") != std::string::npos);
+    CHECK(wire.find("version=") == std::string::npos);
+    const Seen* start = rec.last(ev::STREAMSTART);
+    REQUIRE(start);
+    REQUIRE(start->node);
+    CHECK(start->node->name() == "stream:stream");
+    c.shutdown();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+}
+
+TEST_CASE("j14: a wrong secret ends in PCJ_AUTHFAIL with not-authorized and one clean shutdown",
+          "[protocol][j14]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream")
+        .send(server_header)
+        .expect("<handshake>")
+        .send("<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+              "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Given token does not match"
+              "</text></stream:error></stream:stream>")
+        .expect("</stream:stream>")
+        .close();
+    Config cfg = j14_config(peer.port());
+    cfg.password = "WRONG";
+    Component c(cfg, f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return ended(c) && rec.has(ev::SHUTDOWN_FINISH); }));
+    CHECK(join(rec.names()) ==
+          "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART PCJ_AUTHNEGOTIATE "
+          "PCJ_AUTHFAIL PCJ_STREAMEND PCJ_SHUTDOWN_START PCJ_SOCKETDISCONNECT "
+          "PCJ_SHUTDOWN_FINISH");
+    const Seen* fail = rec.last(ev::AUTHFAIL);
+    REQUIRE(fail);
+    REQUIRE(fail->reason);
+    CHECK(fail->reason->condition == "not-authorized");
+    CHECK(fail->reason->text == "Given token does not match");
+    // PCJ took the stream end for a new stream and sent a second handshake (bug 14).
+    const std::string wire = peer.all_received();
+    CHECK(wire.find("<handshake>") == wire.rfind("<handshake>"));
+    CHECK(c.jid().empty());
+    CHECK_FALSE(peer.failed());
+}
+
+TEST_CASE("j14: the server closing the socket during the handshake is an AUTHFAIL",
+          "[protocol][j14]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream").send(server_header).expect("<handshake>").close();
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(join(rec.names()) == "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART "
+                               "PCJ_AUTHNEGOTIATE PCJ_SOCKETFAIL PCJ_AUTHFAIL "
+                               "PCJ_SOCKETDISCONNECT");
+    const Seen* sf = rec.last(ev::SOCKETFAIL);
+    REQUIRE(sf);
+    REQUIRE(sf->reason);
+    CHECK(sf->reason->op == "read");
+    CHECK(sf->reason->code == 0);
+}
+
+TEST_CASE("j14: a stream end during the handshake fails once, with no second handshake",
+          "[protocol][j14]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream")
+        .send(server_header)
+        .expect("<handshake>")
+        .send("</stream:stream>")
+        .expect("</stream:stream>")
+        .close();
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(rec.count(ev::AUTHFAIL) == 1);
+    CHECK(rec.count(ev::AUTHNEGOTIATE) == 1);
+    CHECK(rec.last(ev::AUTHFAIL)->reason->condition == "stream-closed");
+    CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1);
+    const std::string wire = peer.all_received();
+    CHECK(wire.find("<handshake>") == wire.rfind("<handshake>"));
+}
+
+TEST_CASE("j14: unexpected replies to the handshake are authentication failures",
+          "[protocol][j14]") {
+    auto [reply, condition] = GENERATE(table<std::string, std::string>({
+        {"<handshake>0000</handshake>", "invalid-handshake"},
+        {"<message to='x'/>", "unexpected-element"},
+    }));
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream").send(server_header).expect("<handshake>").send(reply);
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return rec.has(ev::AUTHFAIL); }));
+    CHECK(rec.last(ev::AUTHFAIL)->reason->condition == condition);
+    CHECK_FALSE(rec.has(ev::READY));
+    peer.stop();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+}
+
+TEST_CASE("j14: a header without a stream id cannot be answered and fails", "[protocol][j14]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream")
+        .send("<stream:stream xmlns='jabber:component:accept' "
+              "xmlns:stream='http://etherx.jabber.org/streams'>");
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return rec.has(ev::AUTHFAIL); }));
+    CHECK(rec.last(ev::AUTHFAIL)->reason->condition == "invalid-id");
+    CHECK(peer.all_received().find("<handshake>") == std::string::npos);
+    peer.stop();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+}
+
+TEST_CASE("j14: a server that never answers the handshake times out with AUTHFAIL",
+          "[protocol][j14]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream").send(server_header).expect("<handshake>").wait_close();
+    Config cfg = j14_config(peer.port());
+    cfg.negotiation_timeout = 200ms;
+    cfg.shutdown_timeout = 200ms;
+    Component c(cfg, f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return ended(c); }, 5s));
+    REQUIRE(rec.has(ev::AUTHFAIL));
+    CHECK(rec.last(ev::AUTHFAIL)->reason->condition == "timeout");
+    CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1);
+}
