@@ -190,3 +190,47 @@ TEST_CASE("j14: a server that never answers the handshake times out with AUTHFAI
     CHECK(rec.last(ev::AUTHFAIL)->reason->condition == "timeout");
     CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1);
 }
+
+TEST_CASE("j14: a server that sends a DTD is refused before any handshake", "[protocol][j14][xml]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream")
+        .send("<?xml version='1.0'?><!DOCTYPE stream:stream [<!ENTITY lol 'lol'>"
+              "<!ENTITY lol2 '&lol;&lol;&lol;&lol;'>]>" +
+              std::string(server_header).substr(21))
+        .wait_close();
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    const Seen* sf = rec.last(ev::SOCKETFAIL);
+    REQUIRE(sf);
+    CHECK(sf->reason->op == "xml");
+    CHECK(sf->reason->condition == "restricted-xml");
+    REQUIRE(rec.has(ev::AUTHFAIL));
+    CHECK_FALSE(rec.has(ev::AUTHNEGOTIATE));
+    CHECK(peer.all_received().find("<handshake>") == std::string::npos);
+}
+
+TEST_CASE("j14: a stanza over the configured size ends the stream with policy-violation",
+          "[protocol][j14][xml]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream")
+        .send(server_header)
+        .expect("<handshake>")
+        .send("<handshake/>")
+        .send("<message><body>" + std::string(8192, 'x') + "</body></message>")
+        .wait_close();
+    Config cfg = j14_config(peer.port());
+    cfg.max_stanza_size = 4096;
+    Component c(cfg, f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    REQUIRE(rec.has(ev::READY));
+    const Seen* sf = rec.last(ev::SOCKETFAIL);
+    REQUIRE(sf);
+    CHECK(sf->reason->condition == "policy-violation");
+    CHECK_FALSE(rec.has(ev::NODERECEIVED));
+}
