@@ -1,1 +1,575 @@
-// placeholder: being written
+// XmlStream: libxml2's SAX2 push parser turned into stream header, stanza and stream end events.
+#include "xml_stream.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+namespace pcj::detail {
+
+namespace {
+
+// Input is handed to libxml2 in slices so that a single huge read cannot sit in its buffer
+// unchecked: the unconsumed bytes are measured after every slice.
+constexpr std::size_t min_slice = 4 * 1024;
+constexpr std::size_t max_slice = 16 * 1024;
+
+// libxml2 interns every element, attribute and prefix name of a stream in a dictionary that
+// lives as long as the parser; a peer inventing new names in each stanza would grow it forever.
+constexpr int max_distinct_names = 50000;
+
+std::string_view view(const xmlChar* s) {
+    return s ? std::string_view(reinterpret_cast<const char*>(s)) : std::string_view{};
+}
+
+std::string_view view(const xmlChar* begin, const xmlChar* end) {
+    return {reinterpret_cast<const char*>(begin), static_cast<std::size_t>(end - begin)};
+}
+
+// Builds "prefix:local" (or just "local") into out, reusing its capacity.
+std::string_view qualified(std::string& out, const xmlChar* prefix, const xmlChar* local) {
+    if (!prefix)
+        return view(local);
+    out.assign(view(prefix));
+    out.push_back(':');
+    out.append(view(local));
+    return out;
+}
+
+// Without entity substitution libxml2 hands an attribute value's '&' over as "&#38;" (it
+// expects xmlStringGetNodeList to reparse it). Every '&' in the value starts such a sequence,
+// because any other reference has already been replaced or refused.
+std::string attribute_value(const xmlChar* begin, const xmlChar* end) {
+    std::string_view raw = view(begin, end);
+    if (raw.find('&') == std::string_view::npos)
+        return std::string(raw);
+    std::string out;
+    out.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        out.push_back(raw[i]);
+        if (raw[i] == '&' && raw.substr(i, 5) == "&#38;")
+            i += 4;
+    }
+    return out;
+}
+
+std::string trimmed(const char* message) {
+    std::string msg = message ? message : "";
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    auto last = msg.find_last_not_of(" \t\r");
+    msg.erase(last == std::string::npos ? 0 : last + 1);
+    auto first = msg.find_first_not_of(" \t\r");
+    msg.erase(0, first == std::string::npos ? msg.size() : first);
+    return msg.empty() ? std::string("not well-formed") : msg;
+}
+
+void init_libxml2_once() {
+    // xmlInitParser must run once before libxml2 is used from more than one thread. Its
+    // counterpart xmlCleanupParser is never called: other users of libxml2 may share the process.
+    static std::once_flag once;
+    std::call_once(once, [] { xmlInitParser(); });
+}
+
+} // namespace
+
+struct XmlStream::Impl {
+    struct Pending {
+        const char* condition;
+        std::string text;
+    };
+
+    Impl(Callbacks callbacks, std::size_t max_size, std::size_t max_nesting)
+        : cb(std::move(callbacks)), max_stanza_size(max_size), max_depth(max_nesting),
+          slice(std::clamp(max_size, min_slice, max_slice)) {
+        init_libxml2_once();
+    }
+
+    ~Impl() {
+        free_parsers();
+        if (ctxt)
+            xmlFreeParserCtxt(ctxt);
+    }
+
+    Callbacks cb;
+    const std::size_t max_stanza_size;
+    const std::size_t max_depth;
+    const std::size_t slice;
+
+    xmlParserCtxtPtr ctxt = nullptr;
+    std::vector<xmlParserCtxtPtr> retired; // stopped parsers that may still be on the stack
+    unsigned generation = 0;               // bumped whenever the current parser is dropped
+    unsigned failures = 0;
+    unsigned feeding = 0; // nesting of feed() calls (a callback may feed again)
+    bool failed = false;
+    bool stopped = false;  // ignore whatever the current parser still reports
+    bool orphaned = false; // the owning XmlStream was destroyed from inside a callback
+
+    // The stream being parsed. depth counts the open elements, the stream root included.
+    std::size_t depth = 0;
+    Node stanza;
+    std::vector<Node*> open; // the stanza's open elements, innermost last
+    std::size_t stanza_bytes = 0;
+    std::string scratch;
+    std::optional<Pending> pending; // a refusal found inside libxml2, reported once it returns
+    std::exception_ptr thrown;      // an exception caught inside libxml2, rethrown by feed()
+
+    bool feed(std::string_view data);
+    void reset();
+    void orphan();
+
+private:
+    bool start_parser();
+    bool after_chunk();
+    bool finish_feed(bool ok);
+    void fail(const char* condition, std::string text);
+    void refuse(const char* condition, std::string text);
+    void retire_parser();
+    void free_parsers();
+    void clear_stream_state();
+    std::size_t unconsumed() const;
+    std::string parser_message() const;
+
+    void start_element(const xmlChar* local, const xmlChar* prefix, const xmlChar* uri, int nb_ns,
+                       const xmlChar** ns, int nb_attrs, const xmlChar** attrs);
+    void start_stream(std::string_view name, const xmlChar* uri, int nb_ns, const xmlChar** ns,
+                      int nb_attrs, const xmlChar** attrs);
+    void add_attributes(Node& el, int nb_ns, const xmlChar** ns, int nb_attrs,
+                        const xmlChar** attrs, bool keep_default_ns);
+    void end_element();
+    void characters(const xmlChar* ch, int len);
+    bool over_limit();
+
+    template <class F> static void guarded(void* ctx, F&& f) noexcept;
+
+    static void on_start(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* uri,
+                         int nb_ns, const xmlChar** ns, int nb_attrs, int nb_defaulted,
+                         const xmlChar** attrs);
+    static void on_end(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* uri);
+    static void on_characters(void* ctx, const xmlChar* ch, int len);
+    static void on_subset(void* ctx, const xmlChar* name, const xmlChar* ext_id,
+                          const xmlChar* system_id);
+    static void on_entity_decl(void* ctx, const xmlChar* name, int type, const xmlChar* public_id,
+                               const xmlChar* system_id, xmlChar* content);
+    static void on_unparsed_entity_decl(void* ctx, const xmlChar* name, const xmlChar* public_id,
+                                        const xmlChar* system_id, const xmlChar* notation);
+    static void on_pi(void* ctx, const xmlChar* target, const xmlChar* data);
+    static void on_comment(void* ctx, const xmlChar* value);
+    static void on_error(void* ctx, xmlErrorPtr error);
+    static xmlSAXHandler* sax_handler();
+};
+
+// -- feeding ---------------------------------------------------------------------------------
+
+bool XmlStream::Impl::feed(std::string_view data) {
+    if (failed)
+        return false;
+    const unsigned failures_before = failures;
+    if (!ctxt && !start_parser())
+        return finish_feed(false);
+    const unsigned gen = generation;
+    ++feeding;
+    while (!data.empty()) {
+        const std::size_t n = std::min(data.size(), slice);
+        xmlParseChunk(ctxt, data.data(), static_cast<int>(n), 0);
+        data.remove_prefix(n);
+        // A callback that called reset() (or destroyed us) discards the rest of the chunk.
+        if (thrown || gen != generation || !after_chunk())
+            break;
+    }
+    --feeding;
+    return finish_feed(failures == failures_before);
+}
+
+// Looks at what libxml2 left behind after one slice; false when the stream has failed.
+bool XmlStream::Impl::after_chunk() {
+    if (pending) {
+        Pending p = std::move(*pending);
+        pending.reset();
+        fail(p.condition, std::move(p.text));
+        return false;
+    }
+    // The error handler normally reports first; this catches errors that reached a
+    // process-wide handler installed by someone else instead.
+    if (!ctxt->wellFormed || !ctxt->nsWellFormed) {
+        fail("not-well-formed", parser_message());
+        return false;
+    }
+    // libxml2 buffers an unfinished tag, comment or text run until it is complete: bound it.
+    if (stanza_bytes + unconsumed() > max_stanza_size) {
+        fail("policy-violation", "stanza larger than " + std::to_string(max_stanza_size) +
+                                     " bytes (unfinished markup)");
+        return false;
+    }
+    return true;
+}
+
+bool XmlStream::Impl::finish_feed(bool ok) {
+    std::exception_ptr ex = std::exchange(thrown, nullptr);
+    if (ex && !failed) {
+        // The stream cannot continue where the exception cut it off.
+        failed = true;
+        retire_parser();
+        clear_stream_state();
+    }
+    if (feeding == 0) {
+        free_parsers();
+        if (orphaned) {
+            delete this;
+            if (ex)
+                std::rethrow_exception(ex);
+            return false;
+        }
+    }
+    if (ex)
+        std::rethrow_exception(ex);
+    return ok;
+}
+
+bool XmlStream::Impl::start_parser() {
+    clear_stream_state();
+    stopped = false;
+    ctxt = xmlCreatePushParserCtxt(sax_handler(), this, nullptr, 0, nullptr);
+    if (!ctxt) {
+        fail("internal-server-error", "cannot create the XML parser");
+        return false;
+    }
+    // No network, no DTD loading, no entity substitution and never XML_PARSE_HUGE, so libxml2
+    // keeps its own limits on names, text and nesting. XMPP is UTF-8 only, whatever an XML
+    // declaration claims.
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
+    xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+    return true;
+}
+
+void XmlStream::Impl::reset() {
+    retire_parser();
+    clear_stream_state();
+    pending.reset();
+    failed = false;
+}
+
+void XmlStream::Impl::orphan() {
+    orphaned = true;
+    retire_parser();
+    clear_stream_state();
+}
+
+// Reports a failure from outside libxml2: the parser is dropped before on_error runs, so that
+// on_error may reset() and feed again.
+void XmlStream::Impl::fail(const char* condition, std::string text) {
+    failed = true;
+    ++failures;
+    retire_parser();
+    clear_stream_state();
+    if (!cb.on_error)
+        return;
+    Reason reason{"xml", 0, condition, std::move(text)};
+    try {
+        cb.on_error(reason);
+    } catch (...) {
+        thrown = std::current_exception();
+    }
+}
+
+// Records a failure found inside a libxml2 callback and stops the parser; fail() reports it
+// once libxml2 has returned.
+void XmlStream::Impl::refuse(const char* condition, std::string text) {
+    if (stopped)
+        return;
+    stopped = true;
+    pending = Pending{condition, std::move(text)};
+    xmlStopParser(ctxt);
+}
+
+void XmlStream::Impl::retire_parser() {
+    ++generation;
+    stopped = true;
+    if (!ctxt)
+        return;
+    if (feeding > 0) {
+        // libxml2 may still be running this parser further up the stack: stop it now and free
+        // it when the outermost feed() returns.
+        xmlStopParser(ctxt);
+        retired.push_back(ctxt);
+    } else {
+        xmlFreeParserCtxt(ctxt);
+    }
+    ctxt = nullptr;
+}
+
+void XmlStream::Impl::free_parsers() {
+    for (auto* c : retired)
+        xmlFreeParserCtxt(c);
+    retired.clear();
+}
+
+void XmlStream::Impl::clear_stream_state() {
+    depth = 0;
+    stanza = Node();
+    open.clear();
+    stanza_bytes = 0;
+}
+
+std::size_t XmlStream::Impl::unconsumed() const {
+    const xmlParserInputPtr in = ctxt ? ctxt->input : nullptr;
+    if (!in || !in->cur || !in->end || in->end < in->cur)
+        return 0;
+    return static_cast<std::size_t>(in->end - in->cur);
+}
+
+std::string XmlStream::Impl::parser_message() const {
+    const xmlError* e = ctxt ? xmlCtxtGetLastError(ctxt) : nullptr;
+    return trimmed(e ? e->message : nullptr);
+}
+
+// -- building nodes --------------------------------------------------------------------------
+
+void XmlStream::Impl::start_element(const xmlChar* local, const xmlChar* prefix, const xmlChar* uri,
+                                    int nb_ns, const xmlChar** ns, int nb_attrs,
+                                    const xmlChar** attrs) {
+    if (!ctxt->wellFormed || !ctxt->nsWellFormed) {
+        refuse("not-well-formed", parser_message()); // e.g. an unbound prefix
+        return;
+    }
+    std::string_view name = qualified(scratch, prefix, local);
+    if (depth == 0) {
+        start_stream(name, uri, nb_ns, ns, nb_attrs, attrs);
+        return;
+    }
+    if (depth > max_depth) {
+        refuse("policy-violation",
+               "elements nested deeper than " + std::to_string(max_depth) + " levels");
+        return;
+    }
+    Node* el;
+    if (depth == 1) {
+        stanza = Node(std::string(name), std::string(view(uri)));
+        stanza_bytes = 0;
+        el = &stanza;
+    } else {
+        // A stanza usually has a few children: one allocation instead of growing 1, 2, 4.
+        auto& siblings = open.back()->children();
+        if (depth == 2 && siblings.capacity() == 0)
+            siblings.reserve(4);
+        el = &open.back()->add_child(std::string(name), std::string(view(uri)));
+    }
+    open.push_back(el);
+    ++depth;
+    stanza_bytes += 2 * name.size() + 5; // roughly "<name></name>"
+    add_attributes(*el, nb_ns, ns, nb_attrs, attrs, false);
+    over_limit();
+}
+
+void XmlStream::Impl::start_stream(std::string_view name, const xmlChar* uri, int nb_ns,
+                                   const xmlChar** ns, int nb_attrs, const xmlChar** attrs) {
+    Node header{std::string(name), std::string(view(uri))};
+    add_attributes(header, nb_ns, ns, nb_attrs, attrs, true);
+    stanza_bytes = 0; // the header is no stanza
+    depth = 1;
+    if (cb.on_stream_start)
+        cb.on_stream_start(std::move(header));
+}
+
+// Attributes keep their qualified names (xml:lang); prefix declarations are kept as xmlns:p
+// attributes so they round-trip. The default declaration is the element's ns(); only the stream
+// header keeps it as an "xmlns" attribute, because it names the stream's content namespace.
+void XmlStream::Impl::add_attributes(Node& el, int nb_ns, const xmlChar** ns, int nb_attrs,
+                                     const xmlChar** attrs, bool keep_default_ns) {
+    // Node offers no way to reserve attributes; the node is ours and not const, so its vector
+    // is sized once here instead of growing 1, 2, 4, 8. libxml2 has already refused duplicate
+    // attributes, so they are appended without set_attr's search.
+    auto& list = const_cast<std::vector<Node::Attribute>&>(el.attributes());
+    list.reserve(static_cast<std::size_t>(nb_attrs + nb_ns));
+    for (int i = 0; i < nb_attrs; ++i) {
+        const xmlChar** a = attrs + 5 * i; // localname, prefix, URI, value, end
+        std::string_view name = qualified(scratch, a[1], a[0]);
+        std::string value = attribute_value(a[3], a[4]);
+        stanza_bytes += name.size() + value.size() + 4;
+        list.emplace_back(std::string(name), std::move(value));
+    }
+    for (int i = 0; i < nb_ns; ++i) {
+        const xmlChar* prefix = ns[2 * i];
+        std::string_view value = view(ns[2 * i + 1]);
+        if (!prefix && !keep_default_ns)
+            continue;
+        std::string_view name = "xmlns";
+        if (prefix) {
+            scratch.assign("xmlns:");
+            scratch.append(view(prefix));
+            name = scratch;
+        }
+        stanza_bytes += name.size() + value.size() + 4;
+        list.emplace_back(std::string(name), std::string(value));
+    }
+}
+
+void XmlStream::Impl::end_element() {
+    if (depth == 0)
+        return;
+    --depth;
+    if (depth == 0) {
+        // The root's end tag: the stream is over. Never a new stream start (PCJ bugs 13, 14).
+        clear_stream_state();
+        if (cb.on_stream_end)
+            cb.on_stream_end();
+        return;
+    }
+    open.pop_back();
+    if (depth > 1)
+        return;
+    if (xmlDictSize(ctxt->dict) > max_distinct_names) {
+        refuse("policy-violation", "too many distinct element and attribute names");
+        return;
+    }
+    stanza_bytes = 0;
+    if (cb.on_element)
+        cb.on_element(std::move(stanza));
+}
+
+void XmlStream::Impl::characters(const xmlChar* ch, int len) {
+    // Whitespace (a keepalive) or stray text between stanzas belongs to no stanza.
+    if (depth < 2 || len <= 0)
+        return;
+    stanza_bytes += static_cast<std::size_t>(len);
+    if (over_limit())
+        return;
+    open.back()->add_text(view(ch, ch + len));
+}
+
+bool XmlStream::Impl::over_limit() {
+    if (stanza_bytes <= max_stanza_size)
+        return false;
+    refuse("policy-violation", "stanza larger than " + std::to_string(max_stanza_size) + " bytes");
+    return true;
+}
+
+// -- libxml2 callbacks -----------------------------------------------------------------------
+
+// Every callback runs its body through here: nothing may unwind through libxml2's C frames.
+template <class F> void XmlStream::Impl::guarded(void* ctx, F&& f) noexcept {
+    auto& self = *static_cast<Impl*>(ctx);
+    if (self.stopped)
+        return;
+    try {
+        f(self);
+    } catch (...) {
+        if (!self.thrown)
+            self.thrown = std::current_exception();
+        if (!self.stopped && self.ctxt) {
+            self.stopped = true;
+            xmlStopParser(self.ctxt);
+        }
+    }
+}
+
+void XmlStream::Impl::on_start(void* ctx, const xmlChar* local, const xmlChar* prefix,
+                               const xmlChar* uri, int nb_ns, const xmlChar** ns, int nb_attrs,
+                               int /*nb_defaulted*/, const xmlChar** attrs) {
+    guarded(ctx, [&](Impl& s) { s.start_element(local, prefix, uri, nb_ns, ns, nb_attrs, attrs); });
+}
+
+void XmlStream::Impl::on_end(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+    guarded(ctx, [](Impl& s) { s.end_element(); });
+}
+
+void XmlStream::Impl::on_characters(void* ctx, const xmlChar* ch, int len) {
+    guarded(ctx, [&](Impl& s) { s.characters(ch, len); });
+}
+
+void XmlStream::Impl::on_subset(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+    guarded(ctx, [](Impl& s) { s.refuse("restricted-xml", "a DTD is not allowed in XMPP"); });
+}
+
+void XmlStream::Impl::on_entity_decl(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar*,
+                                     xmlChar*) {
+    guarded(ctx, [](Impl& s) {
+        s.refuse("restricted-xml", "an entity declaration is not allowed in XMPP");
+    });
+}
+
+void XmlStream::Impl::on_unparsed_entity_decl(void* ctx, const xmlChar*, const xmlChar*,
+                                              const xmlChar*, const xmlChar*) {
+    guarded(ctx, [](Impl& s) {
+        s.refuse("restricted-xml", "an entity declaration is not allowed in XMPP");
+    });
+}
+
+void XmlStream::Impl::on_pi(void* ctx, const xmlChar*, const xmlChar*) {
+    guarded(ctx, [](Impl& s) {
+        s.refuse("restricted-xml", "a processing instruction is not allowed in XMPP");
+    });
+}
+
+// RFC 6120 §11.1 lists comments among the restricted XML features.
+void XmlStream::Impl::on_comment(void* ctx, const xmlChar*) {
+    guarded(ctx, [](Impl& s) { s.refuse("restricted-xml", "a comment is not allowed in XMPP"); });
+}
+
+// Not stopping the parser here: libxml2 keeps working on its input after raising an error, and
+// a fatal error already disables further SAX callbacks. Warnings are not failures.
+void XmlStream::Impl::on_error(void* ctx, xmlErrorPtr error) {
+    if (!error || error->level == XML_ERR_WARNING)
+        return;
+    guarded(ctx, [error](Impl& s) {
+        s.stopped = true;
+        s.pending = Pending{"not-well-formed", trimmed(error->message)};
+    });
+}
+
+xmlSAXHandler* XmlStream::Impl::sax_handler() {
+    static xmlSAXHandler handler = [] {
+        xmlSAXHandler h{};
+        h.initialized = XML_SAX2_MAGIC;
+        h.startElementNs = on_start;
+        h.endElementNs = on_end;
+        h.characters = on_characters;
+        h.ignorableWhitespace = on_characters;
+        h.cdataBlock = on_characters;
+        h.internalSubset = on_subset;
+        h.externalSubset = on_subset;
+        h.entityDecl = on_entity_decl;
+        h.unparsedEntityDecl = on_unparsed_entity_decl;
+        h.processingInstruction = on_pi;
+        h.comment = on_comment;
+        h.serror = on_error;
+        return h;
+    }();
+    return &handler;
+}
+
+// -- public face -----------------------------------------------------------------------------
+
+XmlStream::XmlStream(Callbacks callbacks, std::size_t max_stanza_size, std::size_t max_depth)
+    : impl_(std::make_unique<Impl>(std::move(callbacks), max_stanza_size, max_depth)) {}
+
+// Destroyed from inside one of its own callbacks, the parser state must outlive this object
+// until libxml2 has unwound: the Impl then deletes itself when the outermost feed() returns.
+XmlStream::~XmlStream() {
+    if (impl_ && impl_->feeding > 0) {
+        impl_->orphan();
+        static_cast<void>(impl_.release());
+    }
+}
+
+bool XmlStream::feed(std::string_view data) {
+    // Only the Impl is touched once parsing starts: a callback may destroy this object.
+    return impl_->feed(data);
+}
+
+void XmlStream::reset() {
+    impl_->reset();
+}
+
+bool XmlStream::failed() const {
+    return impl_->failed;
+}
+
+} // namespace pcj::detail

@@ -15,11 +15,23 @@ namespace pcj::detail {
 // complete child of the stream as one Node, and the stream's end tag as a stream end — never as
 // a new stream start. Whitespace between stanzas is ignored.
 //
-// Hardened (RFC 6120 §11.1): a DTD, an entity declaration, a processing instruction, a stanza
-// over max_stanza_size bytes, nesting deeper than max_depth, invalid UTF-8 or malformed XML each
-// end the stream: on_error is called once, with op "xml", a condition ("restricted-xml",
+// The header Node is named as on the wire ("stream:stream"), its ns() is the stream namespace,
+// and it carries the attributes (id, from, version, xml:lang, …) plus the namespace
+// declarations: "xmlns:stream" and — on the header only — "xmlns", the stream's content
+// namespace (jabber:client, jabber:component:accept, …). In a stanza, the default namespace is
+// its ns() and never an attribute; prefix declarations (xmlns:foo) stay attributes.
+//
+// Hardened (RFC 6120 §11.1): a DTD, an entity declaration, a processing instruction, a comment,
+// a stanza over max_stanza_size bytes, nesting deeper than max_depth (the stanza is level 1),
+// invalid UTF-8 or malformed XML (an undefined entity or an unbound prefix included) each end the
+// stream: on_error is called once, with op "xml", a condition ("restricted-xml",
 // "policy-violation" or "not-well-formed") and the parser's message; after that no callback
-// fires and feed() returns false until reset().
+// fires and feed() returns false until reset(). Markup libxml2 holds back while waiting for its
+// end (an unterminated tag, comment or text) counts towards max_stanza_size, so memory stays
+// bounded however the peer splits its bytes.
+//
+// Callbacks may call reset() or feed(), and may destroy the XmlStream. An exception thrown by a
+// callback stops parsing, leaves the stream failed (without on_error) and is rethrown by feed().
 class XmlStream {
 public:
     struct Callbacks {
