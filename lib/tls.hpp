@@ -61,6 +61,8 @@ public:
         std::function<void(std::string_view plaintext)> on_plaintext;
         std::function<void()> on_established;
         std::function<void(const Reason& reason)> on_failure;
+        // The peer sent close_notify: no more plaintext will come.
+        std::function<void()> on_closed;
     };
 
     // server_name is the XMPP domain: it is sent as SNI and the certificate must match it.
