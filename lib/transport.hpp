@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pcj/events.hpp"
 
@@ -46,7 +47,8 @@ public:
     Transport& operator=(const Transport&) = delete;
 
     // Resolves host (off the loop thread, getaddrinfo through libuv's pool; IPv4 and IPv6) and
-    // tries each address in turn, each bounded by timeout (zero: no timeout).
+    // tries each address in turn, each bounded by timeout (zero: no timeout). An empty host
+    // means this machine's loopback addresses (::1, then 127.0.0.1).
     void connect(std::string host, std::uint16_t port, std::chrono::milliseconds timeout);
     // Queues bytes for writing; they are written in order. Ignored unless connected.
     void write(std::string bytes);

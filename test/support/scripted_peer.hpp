@@ -16,7 +16,6 @@ namespace pcj::test {
 // tested). Steps run in order:
 //   expect(s)     wait until the bytes received since the previous expect contain s
 //   send(s)       write s
-//   send_raw(...)  same, for bytes that are not text
 //   close()       close the connection (FIN)
 //   reset()       close it with RST
 //   wait_close()  wait until the client closes
