@@ -46,7 +46,10 @@ private:
 // - subscribers are called in the order they subscribed; taps (subscribe_all) are called after
 //   the named subscribers, in their own order;
 // - a handler may subscribe, cancel (itself or others) or publish; a subscriber added during a
-//   dispatch does not receive that dispatch, one cancelled during it is not called afterwards.
+//   dispatch does not receive that dispatch, one cancelled during it is not called afterwards;
+// - an exception thrown by a handler propagates out of publish(); the handlers after it are not
+//   called for that event, and the registry stays consistent;
+// - subscribing an empty Handler gives an inactive Subscription.
 // Single-threaded: use it from the loop's thread only.
 class PubSub {
 public:
