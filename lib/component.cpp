@@ -162,7 +162,7 @@ void ComponentImpl::write_node(const Node& node) {
             }
         }
     }
-    transport_->write(write_buffer_);
+    send_bytes(write_buffer_);
     emit(ev::NODESENT, nullptr, &node);
 }
 

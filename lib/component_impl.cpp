@@ -41,6 +41,21 @@ void HostLink::set_jid(std::string jid) {
     }
 }
 
+void HostLink::start_tls() {
+    if (active_) {
+        impl_.start_tls();
+    }
+}
+
+bool HostLink::encrypted() const { return active_ && impl_.tls_ && impl_.tls_->established(); }
+
+std::pair<std::string, std::string> HostLink::channel_binding() const {
+    if (!active_ || !impl_.tls_ || !impl_.tls_->established()) {
+        return {};
+    }
+    return impl_.tls_->channel_binding();
+}
+
 void HostLink::ready() {
     if (active_) {
         impl_.become_ready();
@@ -63,6 +78,7 @@ ComponentImpl::Depth::~Depth() {
     if (--impl.depth_ == 0) {
         impl.retired_protocols_.clear();
         impl.retired_links_.clear();
+        impl.retired_tls_.clear();
     }
 }
 
@@ -77,6 +93,22 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
         (void)make_protocol(*config_.connection_type, probe);
     }
     content_ns_ = config_.effective_xmlns();
+    if (*config_.connection_type != ConnectionType::JABBERD14_COMPONENT &&
+        config_.tls.policy != TlsPolicy::disabled) {
+        tls_options_.verify = config_.tls.verify;
+        tls_options_.ca_file = config_.tls.ca_file;
+        tls_options_.ca_dir = config_.tls.ca_dir;
+        tls_options_.pins = config_.tls.pins;
+        tls_options_.client_cert_file = config_.tls.client_cert_file;
+        tls_options_.client_key_file = config_.tls.client_key_file;
+        tls_options_.priority = config_.tls.priority;
+        try {
+            // Loaded once per process and shared by every connection with the same options.
+            tls_credentials_ = TlsCredentials::get(tls_options_);
+        } catch (const std::exception& e) {
+            throw ConfigError(std::string("tls: ") + e.what());
+        }
+    }
     if (owns_loop_) {
         loop_ = new uv_loop_t;
         if (int rc = uv_loop_init(loop_); rc != 0) {
@@ -111,6 +143,8 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
 ComponentImpl::~ComponentImpl() {
     // Close every handle first; with our own loop, let their close callbacks run and then
     // close the loop itself, which must have nothing left.
+    tls_.reset();
+    retired_tls_.clear();
     transport_.reset();
     negotiation_timer_.reset();
     shutdown_timer_.reset();
@@ -156,9 +190,13 @@ void ComponentImpl::retire_protocol() {
     if (protocol_) {
         retired_protocols_.push_back(std::move(protocol_));
     }
+    if (tls_) {
+        retired_tls_.push_back(std::move(tls_));
+    }
     if (depth_ == 0) {
         retired_protocols_.clear();
         retired_links_.clear();
+        retired_tls_.clear();
     }
 }
 
@@ -184,6 +222,7 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
     closing_ = false;
     shutdown_events_ = false;
     stream_error_sent_ = false;
+    direct_tls_started_ = false;
     pending_.reseed();
     link_ = std::make_unique<HostLink>(*this);
     protocol_ = make_protocol(*config_.connection_type, *link_);
@@ -210,12 +249,111 @@ void ComponentImpl::on_connected() {
         });
     }
     emit(ev::CONNECTED);
-    if (gen == generation_ && protocol_) {
-        protocol_->on_connected();
+    if (gen != generation_ || !protocol_) {
+        return;
+    }
+    if (config_.tls.policy == TlsPolicy::direct && tls_credentials_) {
+        start_tls(); // XEP-0368: the stream starts once TLS is up
+        return;
+    }
+    protocol_->on_connected();
+}
+
+void ComponentImpl::on_data(std::string_view bytes) {
+    if (tls_) {
+        tls_->feed(bytes);
+    } else {
+        xml_->feed(bytes);
     }
 }
 
-void ComponentImpl::on_data(std::string_view bytes) { xml_->feed(bytes); }
+void ComponentImpl::send_bytes(std::string_view bytes) {
+    if (tls_ && tls_->established()) {
+        tls_->write(bytes);
+    } else {
+        transport_->write(std::string(bytes));
+    }
+}
+
+void ComponentImpl::start_tls() {
+    if (!tls_credentials_ || tls_) {
+        return;
+    }
+    if (!tls_options_.verify) {
+        log(LogLevel::warning, "TLS certificate verification is OFF for " + config_.hostname +
+                                   ": the connection can be intercepted");
+    }
+    const std::uint64_t gen = generation_;
+    TlsSession::Callbacks cb;
+    cb.send = [this, gen](std::string_view ciphertext) {
+        if (gen == generation_) {
+            transport_->write(std::string(ciphertext));
+        }
+    };
+    cb.on_plaintext = [this, gen](std::string_view plaintext) {
+        if (gen == generation_) {
+            xml_->feed(plaintext);
+        }
+    };
+    cb.on_established = [this, gen] {
+        if (gen == generation_) {
+            on_tls_established();
+        }
+    };
+    cb.on_failure = [this, gen](const Reason& r) {
+        if (gen == generation_) {
+            on_tls_failure(r);
+        }
+    };
+    cb.on_closed = [this, gen] {
+        if (gen == generation_) {
+            on_tls_closed();
+        }
+    };
+    tls_ = std::make_unique<TlsSession>(tls_credentials_, tls_options_, config_.hostname,
+                                        std::move(cb));
+    tls_->start();
+}
+
+void ComponentImpl::on_tls_established() {
+    if (config_.debug) {
+        log(LogLevel::debug, "TLS established: " + tls_->protocol_version() + " " + tls_->cipher());
+    }
+    if (!protocol_) {
+        return;
+    }
+    if (config_.tls.policy == TlsPolicy::direct && !direct_tls_started_) {
+        direct_tls_started_ = true;
+        protocol_->on_connected();
+        return;
+    }
+    protocol_->on_tls_established();
+}
+
+void ComponentImpl::on_tls_failure(const Reason& reason) {
+    if (state_ != State::negotiating && state_ != State::ready) {
+        close_transport_gracefully();
+        return;
+    }
+    const std::uint64_t gen = generation_;
+    state_ = State::shutting_down;
+    shutdown_events_ = false;
+    negotiation_timer_->stop();
+    log(LogLevel::warning, "TLS failed: " + reason.to_string());
+    if (protocol_) {
+        protocol_->on_tls_failed(reason);
+    }
+    if (gen == generation_) {
+        close_transport_gracefully();
+    }
+}
+
+void ComponentImpl::on_tls_closed() {
+    // The peer's close_notify; its TCP close follows and ends the connection.
+    if (state_ == State::shutting_down) {
+        close_transport_gracefully();
+    }
+}
 
 void ComponentImpl::send_stream_header() {
     Node header("stream:stream", config_.stream_ns);
@@ -232,7 +370,7 @@ void ComponentImpl::send_stream_header() {
     }
     // The peer answers a new header with a new stream: parse it from a clean state.
     xml_->reset();
-    transport_->write(std::move(bytes));
+    send_bytes(bytes);
     emit(ev::STREAMSTART, nullptr, &header);
 }
 
@@ -274,7 +412,7 @@ void ComponentImpl::shutdown(const Reason* why) {
     state_ = State::shutting_down;
     shutdown_events_ = true;
     negotiation_timer_->stop();
-    transport_->write("</stream:stream>");
+    send_bytes("</stream:stream>");
     if (config_.debug) {
         log(LogLevel::debug, "Sent: </stream:stream>");
     }
@@ -307,6 +445,9 @@ void ComponentImpl::close_transport_gracefully() {
         return;
     }
     closing_ = true;
+    if (tls_ && tls_->established()) {
+        tls_->close(); // close_notify before the TCP close
+    }
     transport_->close();
 }
 
@@ -432,9 +573,9 @@ void ComponentImpl::on_xml_error(const Reason& reason) {
     shutdown_events_ = false;
     negotiation_timer_->stop();
     // RFC 6120 §4.9: tell the peer why the stream ends, then close it.
-    transport_->write("<stream:error><" + reason.condition +
-                      " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
-                      "</stream:stream>");
+    send_bytes("<stream:error><" + reason.condition +
+               " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+               "</stream:stream>");
     stream_error_sent_ = true;
     log(LogLevel::warning, "closing the stream: " + reason.to_string());
     emit(ev::SOCKETFAIL, &reason);

@@ -11,6 +11,7 @@
 #include "pending.hpp"
 #include "protocol.hpp"
 #include "timer.hpp"
+#include "tls.hpp"
 #include "transport.hpp"
 #include "xml_stream.hpp"
 #include "xpath.hpp"
@@ -30,6 +31,9 @@ public:
     std::string request(Node node, Handler on_reply) override;
     void emit(std::string_view event, const Reason* reason = nullptr) override;
     void set_jid(std::string jid) override;
+    void start_tls() override;
+    bool encrypted() const override;
+    std::pair<std::string, std::string> channel_binding() const override;
     void ready() override;
     void fail(std::string_view event, Reason reason) override;
     void log(LogLevel level, std::string_view line) override;
@@ -44,6 +48,7 @@ private:
 class ComponentImpl {
 public:
     ComponentImpl(Config config, uv_loop_t* loop);
+    friend class HostLink;
     ~ComponentImpl();
 
     // -- public API (see component.hpp) -----------------------------------------------------
@@ -60,6 +65,8 @@ public:
     std::string internal_request(Node node, Handler on_reply);
     void emit(std::string_view event, const Reason* reason = nullptr, const Node* node = nullptr);
     void become_ready();
+    void start_tls();
+    void send_bytes(std::string_view bytes);
     void fail(std::string_view event, Reason reason);
     void log(LogLevel level, std::string_view line);
 
@@ -108,7 +115,15 @@ private:
     template <typename F> void guarded(const char* where, F&& body);
     std::string stream_content_ns() const { return content_ns_; }
 
+    void on_tls_established();
+    void on_tls_failure(const Reason& reason);
+    void on_tls_closed();
+
     std::unique_ptr<Transport> transport_;
+    std::shared_ptr<TlsCredentials> tls_credentials_; // loaded at construction when TLS may be used
+    TlsOptions tls_options_;
+    std::unique_ptr<TlsSession> tls_;
+    std::vector<std::unique_ptr<TlsSession>> retired_tls_;
     std::unique_ptr<XmlStream> xml_;
     std::unique_ptr<HostLink> link_;
     std::unique_ptr<Protocol> protocol_;
@@ -125,6 +140,7 @@ private:
     bool shutdown_events_ = false; // this connection's end goes through SHUTDOWN_* events
     bool closing_ = false;         // transport close requested
     bool stream_error_sent_ = false;
+    bool direct_tls_started_ = false;
     std::string write_buffer_;     // reused for serialisation
 };
 

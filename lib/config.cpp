@@ -33,6 +33,20 @@ ConnectionType connection_type_from_string(std::string_view text) {
                       "' (expected XMPP, LEGACY, JABBERD14_COMPONENT or JABBERD20_COMPONENT)");
 }
 
+std::string_view to_string(TlsPolicy policy) {
+    switch (policy) {
+    case TlsPolicy::required:
+        return "required";
+    case TlsPolicy::optional:
+        return "optional";
+    case TlsPolicy::disabled:
+        return "disabled";
+    case TlsPolicy::direct:
+        return "direct";
+    }
+    return "?";
+}
+
 namespace {
 
 void require(bool ok, std::string_view field, std::string_view why) {
@@ -100,6 +114,19 @@ void Config::validate_and_complete() {
     require(rts_timeout.count() >= 0, "rts_timeout", "must not be negative");
     require(max_stanza_size >= 1024, "max_stanza_size", "must be at least 1024 bytes");
     require(max_depth >= 2, "max_depth", "must be at least 2");
+    require(tls.client_cert_file.empty() == tls.client_key_file.empty(), "tls.client_key_file",
+            "a client certificate needs its key, and a key its certificate");
+    for (const auto& pin : tls.pins) {
+        require(pin.rfind("sha256:", 0) == 0 && pin.size() > 7, "tls.pins",
+                "each pin must look like sha256:HEX");
+    }
+    for (const auto& mech : sasl.mechanisms) {
+        require(!mech.empty() && mech.size() <= 20 &&
+                    mech.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+                        std::string::npos,
+                "sasl.mechanisms", "'" + mech + "' is not a SASL mechanism name");
+    }
+    require(bind_retries <= 100, "bind_retries", "at most 100");
     if (type == ConnectionType::JABBERD20_COMPONENT) {
         if (bind_domain.empty()) {
             bind_domain = username + "." + hostname;

@@ -2,6 +2,7 @@
 #include "protocol.hpp"
 
 #include "j14/j14.hpp"
+#include "xmpp/xmpp.hpp"
 #include "pcj/error.hpp"
 
 namespace pcj::detail {
@@ -11,6 +12,7 @@ std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host)
     case ConnectionType::JABBERD14_COMPONENT:
         return std::make_unique<J14Protocol>(host);
     case ConnectionType::XMPP:
+        return std::make_unique<XmppProtocol>(host);
     case ConnectionType::LEGACY:
     case ConnectionType::JABBERD20_COMPONENT:
         break;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "pcj/config.hpp"
 #include "pcj/events.hpp"
@@ -28,6 +29,11 @@ public:
     virtual std::string request(Node node, Handler on_reply) = 0;
     virtual void emit(std::string_view event, const Reason* reason = nullptr) = 0;
     virtual void set_jid(std::string jid) = 0;
+    // Starts TLS on the connection (after <proceed/>): on_tls_established or on_tls_failed follows.
+    virtual void start_tls() = 0;
+    virtual bool encrypted() const = 0;
+    // {type, bytes} for SASL channel binding, or an empty type (see TlsSession).
+    virtual std::pair<std::string, std::string> channel_binding() const = 0;
     // Negotiation is finished: hand the connection to the core, which fires PCJ_READY.
     virtual void ready() = 0;
     // Fires `event` with the reason, then shuts the connection down cleanly. The protocol must not
@@ -61,6 +67,11 @@ public:
     virtual void on_connection_lost(const Reason& reason) = 0;
     // Negotiation took longer than config().negotiation_timeout.
     virtual void on_timeout() = 0;
+    // TLS started by start_tls() (or Direct TLS before on_connected) is up and verified.
+    virtual void on_tls_established() {}
+    // TLS failed (reason.condition ssl_invalid_chain, ssl_invalid_cert or ssl_failed). The core
+    // closes the connection afterwards; fire PCJ_SSLFAIL with the reason here.
+    virtual void on_tls_failed(const Reason& reason) { (void)reason; }
 };
 
 std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pcj {
 
@@ -22,6 +23,39 @@ std::string_view to_string(ConnectionType type);
 // Accepts the names above and PCJ's numbers ("0", "1", "2", "4"); throws ConfigError otherwise.
 ConnectionType connection_type_from_string(std::string_view text);
 
+// How a connection uses TLS.
+enum class TlsPolicy {
+    required, // STARTTLS must be offered and succeed before any credential is sent (default)
+    optional, // STARTTLS when the server offers it; otherwise go on in the clear
+    disabled, // never TLS (passwords in the clear only with allow_plaintext_password)
+    direct,   // XEP-0368 Direct TLS: TLS from the first byte, on its own port
+};
+std::string_view to_string(TlsPolicy policy);
+
+struct TlsConfig {
+    TlsPolicy policy = TlsPolicy::required;
+    // Verify the server's certificate: chain to a trusted CA, validity dates, and the name =
+    // the XMPP domain (hostname), not the address connected to. Turning it off is logged.
+    bool verify = true;
+    std::string ca_file; // PEM bundle to trust; empty: the system trust store
+    std::string ca_dir;  // a directory of PEM certificates to trust
+    // "sha256:HEX" of the server certificate's DER or of its public key (SubjectPublicKeyInfo);
+    // a match is enough to trust the server.
+    std::vector<std::string> pins;
+    std::string client_cert_file; // PEM, for SASL EXTERNAL / client authentication
+    std::string client_key_file;
+    std::string priority; // GnuTLS priority string; empty: GnuTLS's NORMAL
+};
+
+struct SaslConfig {
+    // The mechanisms pcj may use, e.g. {"SCRAM-SHA-256", "SCRAM-SHA-1"}; empty: all it knows.
+    // pcj always picks the strongest allowed mechanism the server offers.
+    std::vector<std::string> mechanisms;
+    std::string authzid;
+    // Allow PLAIN, or any password, over a connection that is not encrypted.
+    bool allow_plaintext_password = false;
+};
+
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
     std::string ip;          // host name or address to connect to (PCJ's IP)
@@ -36,6 +70,11 @@ struct Config {
     std::optional<std::string> xmlns;   // stream default namespace; default depends on the type
     std::string stream_ns = "http://etherx.jabber.org/streams";
     bool debug = false; // log every node sent and received
+
+    // -- XMPP, LEGACY and JABBERD20_COMPONENT --------------------------------------------------
+    TlsConfig tls;
+    SaslConfig sasl;
+    unsigned bind_retries = 3; // new generated resources tried after a bind conflict
 
     // -- JABBERD20_COMPONENT --------------------------------------------------------------------
     std::string bind_domain; // default: username + "." + hostname

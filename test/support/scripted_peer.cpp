@@ -86,6 +86,7 @@ struct ScriptedPeer::Impl {
     bool run_step(Conn& c, const Step& s);
     bool match(Conn& c, const std::string& text);
     void send(Conn& c, const std::string& text);
+    std::string with_last_id(const Conn& c, const std::string& text) const;
     void begin_close(Conn& c);
     void client_gone(Conn& c);
     void fail_step(Conn& c, const Step& s);
@@ -204,7 +205,7 @@ bool ScriptedPeer::Impl::run_step(Conn& c, const Step& s) {
         }
         break;
     case Step::Kind::send:
-        send(c, s.text);
+        send(c, with_last_id(c, s.text));
         break;
     case Step::Kind::close:
         ++c.step;
@@ -246,6 +247,31 @@ bool ScriptedPeer::Impl::match(Conn& c, const std::string& text) {
     c.cursor = at + text.size();
     c.scan_from = c.cursor;
     return true;
+}
+
+// "$ID" in a send step stands for the id attribute of the last element the script matched,
+// so a peer can answer requests whose ids pcj generates.
+std::string ScriptedPeer::Impl::with_last_id(const Conn& c, const std::string& text) const {
+    const std::size_t at = text.find("$ID");
+    if (at == std::string::npos) {
+        return text;
+    }
+    const std::string& bytes = received[c.index];
+    std::string id;
+    std::size_t pos = bytes.rfind(" id=", c.cursor == 0 ? std::string::npos : c.cursor - 1);
+    if (pos != std::string::npos && pos + 5 < bytes.size()) {
+        const char quote = bytes[pos + 4];
+        const std::size_t end = bytes.find(quote, pos + 5);
+        if (end != std::string::npos) {
+            id = bytes.substr(pos + 5, end - pos - 5);
+        }
+    }
+    std::string out = text;
+    for (std::size_t p = out.find("$ID"); p != std::string::npos; p = out.find("$ID", p)) {
+        out.replace(p, 3, id);
+        p += id.size();
+    }
+    return out;
 }
 
 void ScriptedPeer::Impl::send(Conn& c, const std::string& text) {

@@ -15,7 +15,7 @@ namespace pcj::test {
 // accepted connection (the same script again for each new connection, so reconnects can be
 // tested). Steps run in order:
 //   expect(s)     wait until the bytes received since the previous expect contain s
-//   send(s)       write s
+//   send(s)       write s; "$ID" in s becomes the id attribute of the last element matched
 //   close()       close the connection (FIN)
 //   reset()       close it with RST
 //   wait_close()  wait until the client closes

@@ -1,0 +1,389 @@
+// XMPP client negotiation (RFC 6120 §5-7, RFC 3921 §3) as a state machine.
+#include "xmpp/xmpp.hpp"
+
+#include "base64.hpp"
+#include "ids.hpp"
+#include "pcj/events.hpp"
+
+namespace pcj::detail {
+
+namespace {
+constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
+constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+constexpr std::string_view ns_bind = "urn:ietf:params:xml:ns:xmpp-bind";
+constexpr std::string_view ns_session = "urn:ietf:params:xml:ns:xmpp-session";
+constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+// The defined condition and text of an <iq type='error'/> (RFC 6120 §8.3).
+Reason stanza_error_reason(const Node& iq, std::string op) {
+    Reason r;
+    r.op = std::move(op);
+    if (const Node* error = iq.child("error")) {
+        for (const Node* c : error->elements()) {
+            if (c->local_name() == "text") {
+                r.text = c->text();
+            } else if (r.condition.empty() && c->ns() == ns_stanzas) {
+                r.condition = std::string(c->local_name());
+            }
+        }
+        if (r.text.empty()) {
+            r.text = "the server answered with an error (type " + error->attr("type") + ")";
+        }
+    }
+    if (r.condition.empty()) {
+        r.condition = "undefined-condition";
+    }
+    if (r.text.empty()) {
+        r.text = "the server answered with an error";
+    }
+    return r;
+}
+
+SaslOptions sasl_options(const Config& c) {
+    SaslOptions o;
+    o.username = c.username;
+    o.password = c.password;
+    o.authzid = c.sasl.authzid;
+    o.hostname = c.hostname;
+    o.allowed = c.sasl.mechanisms;
+    o.allow_plaintext_password = c.sasl.allow_plaintext_password;
+    return o;
+}
+} // namespace
+
+XmppProtocol::XmppProtocol(ProtocolHost& host) : host_(host), resource_(host.config().resource) {}
+
+XmppProtocol::~XmppProtocol() = default;
+
+void XmppProtocol::on_connected() { host_.send_stream_header(); }
+
+void XmppProtocol::on_stream_start(const Node& header) {
+    (void)header; // the stream id is kept by the core (sid())
+}
+
+void XmppProtocol::on_node(const Node& node) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    if (is_stream_error(node)) {
+        fail(stage_event(), stream_error_reason(node));
+        return;
+    }
+    const auto local = node.local_name();
+    if (local == "features" && node.prefix() == "stream") {
+        on_features(node);
+    } else if (state_ == State::proceed && node.ns() == ns_tls) {
+        if (local == "proceed") {
+            state_ = State::tls;
+            host_.start_tls();
+        } else {
+            fail(ev::SSLFAIL, {"starttls", 0, "starttls-refused",
+                               "the server refused STARTTLS with <" + node.name() + "/>"});
+        }
+    } else if (state_ == State::sasl && node.ns() == ns_sasl) {
+        on_sasl(node);
+    }
+    // Anything else while negotiating is not ours to handle and is ignored.
+}
+
+void XmppProtocol::on_features(const Node& features) {
+    if (state_ != State::features) {
+        return;
+    }
+    if (!authenticated_) {
+        negotiate_tls_or_sasl(features);
+    } else {
+        start_bind(features);
+    }
+}
+
+void XmppProtocol::negotiate_tls_or_sasl(const Node& features) {
+    const TlsPolicy policy = host_.config().tls.policy;
+    if (!host_.encrypted()) {
+        if (features.child("starttls", ns_tls) != nullptr && policy != TlsPolicy::disabled) {
+            state_ = State::proceed;
+            host_.emit(ev::SSLNEGOTIATE);
+            host_.send(Node("starttls", std::string(ns_tls)));
+            return;
+        }
+        if (policy == TlsPolicy::required || policy == TlsPolicy::direct) {
+            fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
+                               "TLS is required but the server does not offer STARTTLS; "
+                               "no credentials were sent"});
+            return;
+        }
+    }
+    const Node* mechanisms = features.child("mechanisms", ns_sasl);
+    if (mechanisms == nullptr) {
+        fail(ev::AUTHFAIL, {"sasl", 0, "no-mechanisms",
+                            "the server offers no SASL authentication"});
+        return;
+    }
+    start_sasl(features, *mechanisms);
+}
+
+// Channel binding for -PLUS mechanisms. XEP-0440 lets the server list the types it supports;
+// without that list, tls-unique (the RFC 5802 default, TLS 1.2) is assumed, but tls-exporter
+// (TLS 1.3, RFC 9266) is not: servers of the ejabberd 23.01 generation compute something else
+// on TLS 1.3 and would refuse the login. Then a SCRAM mechanism without -PLUS is used.
+std::pair<std::string, std::string> XmppProtocol::usable_binding(const Node& features) const {
+    auto binding = host_.channel_binding();
+    if (binding.first.empty()) {
+        return {};
+    }
+    const Node* advertised = features.child("sasl-channel-binding", "urn:xmpp:sasl-cb:0");
+    if (advertised == nullptr) {
+        return binding.first == "tls-unique" ? binding : std::pair<std::string, std::string>{};
+    }
+    for (const Node* type : advertised->elements()) {
+        if (type->local_name() == "channel-binding" && type->attr("type") == binding.first) {
+            return binding;
+        }
+    }
+    return {};
+}
+
+void XmppProtocol::start_sasl(const Node& features, const Node& mechanisms) {
+    std::vector<std::string> offered;
+    for (const Node* m : mechanisms.elements()) {
+        if (m->local_name() == "mechanism") {
+            offered.push_back(m->text());
+        }
+    }
+    sasl_ = std::make_unique<SaslClient>(sasl_options(host_.config()));
+    const auto binding = usable_binding(features);
+    Reason why;
+    const auto mech = sasl_->choose(offered, host_.encrypted(), !binding.first.empty(), &why);
+    if (!mech) {
+        fail(ev::AUTHFAIL, why);
+        return;
+    }
+    state_ = State::sasl;
+    host_.emit(ev::AUTHNEGOTIATE);
+    if (!host_.current()) {
+        return;
+    }
+    SaslStep first = sasl_->start(*mech, binding);
+    if (first.kind == SaslStep::Kind::failed) {
+        fail(ev::AUTHFAIL, first.reason);
+        return;
+    }
+    Node auth("auth", std::string(ns_sasl));
+    auth.set_attr("mechanism", *mech);
+    if (!first.data.empty()) {
+        auth.add_text(base64_encode(first.data));
+    } else if (*mech != "DIGEST-MD5") {
+        auth.add_text("="); // RFC 6120 §6.4.2: an empty initial response
+    }
+    host_.send(auth);
+}
+
+void XmppProtocol::on_sasl(const Node& node) {
+    const auto local = node.local_name();
+    if (local == "failure") {
+        Reason r{"sasl", 0, "", ""};
+        for (const Node* c : node.elements()) {
+            if (c->local_name() == "text") {
+                r.text = c->text();
+            } else if (r.condition.empty()) {
+                r.condition = std::string(c->local_name());
+            }
+        }
+        if (r.condition.empty()) {
+            r.condition = "not-authorized";
+        }
+        if (r.text.empty()) {
+            r.text = "the server refused authentication (" + r.condition + ")";
+        }
+        fail(ev::AUTHFAIL, std::move(r));
+        return;
+    }
+    const auto data = base64_decode(node.text());
+    if (!data) {
+        fail(ev::AUTHFAIL, {"sasl", 0, "incorrect-encoding",
+                            "the server's <" + node.name() + "/> is not valid base64"});
+        return;
+    }
+    if (local == "challenge") {
+        SaslStep step = sasl_->step(*data);
+        if (step.kind == SaslStep::Kind::failed) {
+            host_.send(Node("abort", std::string(ns_sasl)));
+            fail(ev::AUTHFAIL, step.reason);
+            return;
+        }
+        Node response("response", std::string(ns_sasl));
+        if (!step.data.empty()) {
+            response.add_text(base64_encode(step.data));
+        }
+        host_.send(response);
+    } else if (local == "success") {
+        SaslStep done = sasl_->finish(*data);
+        if (done.kind != SaslStep::Kind::done) {
+            fail(ev::AUTHFAIL, done.reason);
+            return;
+        }
+        authenticated_ = true;
+        state_ = State::features;
+        host_.emit(ev::AUTHSUCCESS);
+        host_.send_stream_header(); // RFC 6120 §6.4.6: restart the stream
+    }
+}
+
+void XmppProtocol::start_bind(const Node& features) {
+    if (features.child("bind", ns_bind) == nullptr) {
+        fail(ev::BINDFAIL, {"bind", 0, "feature-not-offered",
+                            "the server offers no resource binding after authentication"});
+        return;
+    }
+    if (const Node* session = features.child("session", ns_session)) {
+        session_needed_ = session->child("optional") == nullptr;
+    }
+    state_ = State::binding;
+    host_.emit(ev::BINDNEGOTIATE);
+    if (host_.current()) {
+        send_bind();
+    }
+}
+
+void XmppProtocol::send_bind() {
+    ++bind_attempts_;
+    Node iq("iq");
+    iq.set_attr("type", "set");
+    Node& bind = iq.add_child("bind", std::string(ns_bind));
+    if (!resource_.empty()) {
+        bind.add_child("resource").add_text(resource_);
+    }
+    host_.request(std::move(iq), [this](const Event& e) { on_bind_reply(e); });
+}
+
+void XmppProtocol::on_bind_reply(const Event& e) {
+    if (state_ != State::binding || e.node == nullptr) {
+        return;
+    }
+    const Node& reply = *e.node;
+    const std::string type = reply.attr("type");
+    if (type == "result") {
+        const Node* bind = reply.child("bind", ns_bind);
+        const Node* jid = bind != nullptr ? bind->child("jid") : nullptr;
+        if (jid == nullptr || jid->text().empty()) {
+            fail(ev::BINDFAIL, {"bind", 0, "malformed-result",
+                                "the server's bind result carries no <jid/>"});
+            return;
+        }
+        host_.set_jid(jid->text());
+        host_.emit(ev::BINDSUCCESS);
+        if (!host_.current()) {
+            return;
+        }
+        if (session_needed_) {
+            state_ = State::session;
+            host_.emit(ev::SESSIONNEGOTIATE);
+            if (!host_.current()) {
+                return;
+            }
+            Node iq("iq");
+            iq.set_attr("type", "set");
+            iq.add_child("session", std::string(ns_session));
+            host_.request(std::move(iq), [this](const Event& ev) { on_session_reply(ev); });
+            return;
+        }
+        state_ = State::done;
+        host_.ready();
+        return;
+    }
+    Reason r = stanza_error_reason(reply, "bind");
+    if (type == "error" && r.condition == "conflict" &&
+        bind_attempts_ <= host_.config().bind_retries) {
+        host_.log(LogLevel::info, "resource '" + resource_ + "' is in use; binding another");
+        resource_ = "pcj-" + random_hex(8);
+        send_bind();
+        return;
+    }
+    fail(ev::BINDFAIL, std::move(r));
+}
+
+void XmppProtocol::on_session_reply(const Event& e) {
+    if (state_ != State::session || e.node == nullptr) {
+        return;
+    }
+    if (e.node->attr("type") == "result") {
+        state_ = State::done;
+        host_.emit(ev::SESSIONSUCCESS);
+        if (host_.current()) {
+            host_.ready();
+        }
+        return;
+    }
+    fail(ev::SESSIONFAIL, stanza_error_reason(*e.node, "session"));
+}
+
+void XmppProtocol::on_tls_established() {
+    if (state_ != State::tls) {
+        return;
+    }
+    tls_done_ = true;
+    state_ = State::features;
+    host_.emit(ev::SSLSUCCESS);
+    if (host_.current()) {
+        host_.send_stream_header(); // RFC 6120 §5.4.3.3: a new stream over TLS
+    }
+}
+
+void XmppProtocol::on_tls_failed(const Reason& reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    state_ = State::failed;
+    host_.emit(ev::SSLFAIL, &reason);
+}
+
+void XmppProtocol::on_stream_end() {
+    fail_here("stream-closed", "the server closed the stream during negotiation");
+}
+
+void XmppProtocol::on_connection_lost(const Reason& reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    const auto event = stage_event();
+    state_ = State::failed;
+    Reason copy = reason;
+    if (copy.condition.empty()) {
+        copy.condition = "connection-lost";
+    }
+    host_.emit(event, &copy);
+}
+
+void XmppProtocol::on_timeout() {
+    fail_here("timeout", "the server did not complete this negotiation step in time");
+}
+
+std::string_view XmppProtocol::stage_event() const {
+    switch (state_) {
+    case State::proceed:
+    case State::tls:
+        return ev::SSLFAIL;
+    case State::binding:
+        return ev::BINDFAIL;
+    case State::session:
+        return ev::SESSIONFAIL;
+    case State::features:
+        return authenticated_ ? ev::BINDFAIL : ev::AUTHFAIL;
+    default:
+        return ev::AUTHFAIL;
+    }
+}
+
+void XmppProtocol::fail_here(std::string condition, std::string text) {
+    fail(stage_event(), Reason{"negotiate", 0, std::move(condition), std::move(text)});
+}
+
+void XmppProtocol::fail(std::string_view event, Reason reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    state_ = State::failed;
+    host_.fail(event, std::move(reason));
+}
+
+} // namespace pcj::detail
