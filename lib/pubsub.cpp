@@ -117,6 +117,20 @@ struct PubSubState {
                 (*handler)(event);
         }
     }
+
+    // Named subscribers and taps together, in subscription order (ids grow with time), so a
+    // tracing tap sees an event before whatever a later subscriber does in reaction to it.
+    void deliver_merged(Topic& topic, std::size_t named, std::size_t tap_count,
+                        const Event& event) {
+        std::size_t i = 0, j = 0;
+        while ((i < named || j < tap_count) && !closed) {
+            const bool take_named =
+                j >= tap_count || (i < named && topic.entries[i].id < taps.entries[j].id);
+            HandlerPtr handler = take_named ? topic.entries[i++].handler : taps.entries[j++].handler;
+            if (handler)
+                (*handler)(event);
+        }
+    }
 };
 
 namespace {
@@ -240,8 +254,9 @@ void PubSub::publish(const Event& event) {
     const std::size_t taps = s.taps.entries.size();
     detail::DispatchScope scope(s);
     if (topic)
-        s.deliver(*topic, named, event);
-    s.deliver(s.taps, taps, event);
+        s.deliver_merged(*topic, named, taps, event);
+    else
+        s.deliver(s.taps, taps, event);
 }
 
 std::size_t PubSub::subscriber_count(std::string_view event) const {

@@ -1,5 +1,4 @@
-// TLS on GnuTLS: process-wide credentials and priorities, and a client session driven through
-// memory.
+// TLS on GnuTLS: shared credentials and priorities, and a client session driven through memory.
 #include "tls.hpp"
 
 #include <algorithm>

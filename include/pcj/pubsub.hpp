@@ -43,8 +43,8 @@ private:
 // The event registry. Rules:
 // - subscribing to an event that was never published is allowed;
 // - publishing an event nobody subscribed to is a no-op;
-// - subscribers are called in the order they subscribed; taps (subscribe_all) are called after
-//   the named subscribers, in their own order;
+// - subscribers are called in the order they subscribed, taps (subscribe_all) included: a tap
+//   subscribed first sees each event before the handlers that react to it;
 // - a handler may subscribe, cancel (itself or others) or publish; a subscriber added during a
 //   dispatch does not receive that dispatch, one cancelled during it is not called afterwards;
 // - an exception thrown by a handler propagates out of publish(); the handlers after it are not
