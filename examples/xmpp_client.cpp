@@ -38,8 +38,8 @@ std::string describe(const pcj::Event& e) {
     if (e.node != nullptr) {
         // SASL payloads can carry credentials (PLAIN): show the element, not its content.
         if (e.node->local_name() == "auth" || e.node->local_name() == "response") {
-            line += " <" + e.node->name() + " mechanism=\"" + e.node->attr("mechanism") +
-                    "\">…</" + e.node->name() + ">";
+            line += " <" + e.node->name() + " mechanism=\"" + e.node->attr("mechanism") + "\">…</" +
+                    e.node->name() + ">";
         } else {
             line += " " + e.node->to_string();
         }
@@ -116,8 +116,10 @@ int main(int argc, char** argv) {
         auto on_echo = client.subscribe("echo", [&](const pcj::Event&) {
             echoed = true;
             // Ask the server what it supports; the reply comes back to this callback only.
-            pcj::Node iq = pcj::build("iq").attr("type", "get").attr("to", config.hostname).child(
-                pcj::build("query", "http://jabber.org/protocol/disco#info"));
+            pcj::Node iq = pcj::build("iq")
+                               .attr("type", "get")
+                               .attr("to", config.hostname)
+                               .child(pcj::build("query", "http://jabber.org/protocol/disco#info"));
             client.return_to_sender(
                 iq,
                 [&](const pcj::Event& reply) {
@@ -135,8 +137,8 @@ int main(int argc, char** argv) {
                               .attr("type", "chat")
                               .child(pcj::build("body").text("pcj says hello")));
         });
-        auto on_finish = client.subscribe(pcj::ev::SHUTDOWN_FINISH,
-                                          [&](const pcj::Event&) { finished = true; });
+        auto on_finish =
+            client.subscribe(pcj::ev::SHUTDOWN_FINISH, [&](const pcj::Event&) { finished = true; });
 
         // A watchdog on the component's own loop; unreferenced, so it never keeps it alive.
         uv_timer_t watchdog;

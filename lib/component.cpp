@@ -130,9 +130,8 @@ void ComponentImpl::arm_rts_timer() {
         return;
     }
     const auto now = PendingTable::Clock::now();
-    const auto wait =
-        *next <= now ? std::chrono::milliseconds(0)
-                     : std::chrono::ceil<std::chrono::milliseconds>(*next - now);
+    const auto wait = *next <= now ? std::chrono::milliseconds(0)
+                                   : std::chrono::ceil<std::chrono::milliseconds>(*next - now);
     rts_timer_->start(wait, [this] { guarded("rts timeout", [this] { on_rts_timer(); }); });
 }
 
@@ -185,8 +184,8 @@ void ComponentImpl::output(Node node) {
 void ComponentImpl::purge_queue() {
     Depth depth(*this);
     if (state_ != State::ready) {
-        log(LogLevel::info, "purge_queue: not ready; " + std::to_string(queue_.size()) +
-                                " node(s) stay queued");
+        log(LogLevel::info,
+            "purge_queue: not ready; " + std::to_string(queue_.size()) + " node(s) stay queued");
         return;
     }
     if (config_.debug) {
@@ -258,7 +257,9 @@ Component::Component(Config config, uv_loop_t* loop)
 
 Component::~Component() = default;
 
-PubSub& Component::events() { return impl_->events_; }
+PubSub& Component::events() {
+    return impl_->events_;
+}
 
 Subscription Component::subscribe(std::string_view event, Handler handler) {
     return impl_->events_.subscribe(event, std::move(handler));
@@ -268,7 +269,9 @@ Subscription Component::subscribe_all(Handler handler) {
     return impl_->events_.subscribe_all(std::move(handler));
 }
 
-void Component::connect() { impl_->connect(impl_->config_.ip, impl_->config_.port); }
+void Component::connect() {
+    impl_->connect(impl_->config_.ip, impl_->config_.port);
+}
 
 void Component::connect(std::string host, std::uint16_t port) {
     if (host.empty() || port == 0) {
@@ -280,13 +283,21 @@ void Component::connect(std::string host, std::uint16_t port) {
     impl_->connect(std::move(host), port);
 }
 
-void Component::reconnect() { connect(); }
+void Component::reconnect() {
+    connect();
+}
 
-void Component::reconnect(std::string host, std::uint16_t port) { connect(std::move(host), port); }
+void Component::reconnect(std::string host, std::uint16_t port) {
+    connect(std::move(host), port);
+}
 
-void Component::output(Node node) { impl_->output(std::move(node)); }
+void Component::output(Node node) {
+    impl_->output(std::move(node));
+}
 
-void Component::purge_queue() { impl_->purge_queue(); }
+void Component::purge_queue() {
+    impl_->purge_queue();
+}
 
 std::string Component::return_to_sender(Node node, std::string event,
                                         std::chrono::milliseconds timeout) {
@@ -315,22 +326,42 @@ void Component::add_filter(std::string event, std::string xpath) {
     impl_->filters_.add(std::move(event), std::move(xpath));
 }
 
-std::size_t Component::remove_filter(std::string_view event) { return impl_->filters_.remove(event); }
+std::size_t Component::remove_filter(std::string_view event) {
+    return impl_->filters_.remove(event);
+}
 
 void Component::ns_prefix(std::string prefix, std::string uri) {
     impl_->filters_.ns_prefix(std::move(prefix), std::move(uri));
 }
 
-void Component::shutdown() { impl_->shutdown(); }
+void Component::shutdown() {
+    impl_->shutdown();
+}
 
-const std::string& Component::sid() const { return impl_->sid_; }
-const std::string& Component::jid() const { return impl_->jid_; }
-const Config& Component::config() const { return impl_->config_; }
-std::map<std::string, std::string> Component::pending() const { return impl_->pending_.snapshot(); }
-const std::deque<Node>& Component::queue() const { return impl_->queue_; }
-State Component::state() const { return impl_->state_; }
-std::uint64_t Component::id() const { return impl_->id_; }
-uv_loop_t* Component::loop() const { return impl_->loop_; }
+const std::string& Component::sid() const {
+    return impl_->sid_;
+}
+const std::string& Component::jid() const {
+    return impl_->jid_;
+}
+const Config& Component::config() const {
+    return impl_->config_;
+}
+std::map<std::string, std::string> Component::pending() const {
+    return impl_->pending_.snapshot();
+}
+const std::deque<Node>& Component::queue() const {
+    return impl_->queue_;
+}
+State Component::state() const {
+    return impl_->state_;
+}
+std::uint64_t Component::id() const {
+    return impl_->id_;
+}
+uv_loop_t* Component::loop() const {
+    return impl_->loop_;
+}
 
 void Component::run() {
     if (!impl_->owns_loop_) {
@@ -339,8 +370,12 @@ void Component::run() {
     uv_run(impl_->loop_, UV_RUN_DEFAULT);
 }
 
-void Component::stop() { uv_stop(impl_->loop_); }
+void Component::stop() {
+    uv_stop(impl_->loop_);
+}
 
-void Component::set_logger(Logger logger) { impl_->logger_ = std::move(logger); }
+void Component::set_logger(Logger logger) {
+    impl_->logger_ = std::move(logger);
+}
 
 } // namespace pcj

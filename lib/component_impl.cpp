@@ -11,7 +11,9 @@ namespace pcj::detail {
 // ---------------------------------------------------------------------------------------------
 // HostLink: forwards to the component while its connection is current.
 
-const Config& HostLink::config() const { return impl_.config_; }
+const Config& HostLink::config() const {
+    return impl_.config_;
+}
 
 void HostLink::send_stream_header() {
     if (active_) {
@@ -47,7 +49,9 @@ void HostLink::start_tls() {
     }
 }
 
-bool HostLink::encrypted() const { return active_ && impl_.tls_ && impl_.tls_->established(); }
+bool HostLink::encrypted() const {
+    return active_ && impl_.tls_ && impl_.tls_->established();
+}
 
 std::pair<std::string, std::string> HostLink::channel_binding() const {
     if (!active_ || !impl_.tls_ || !impl_.tls_->established()) {
@@ -68,11 +72,15 @@ void HostLink::fail(std::string_view event, Reason reason) {
     }
 }
 
-void HostLink::log(LogLevel level, std::string_view line) { impl_.log(level, line); }
+void HostLink::log(LogLevel level, std::string_view line) {
+    impl_.log(level, line);
+}
 
 // ---------------------------------------------------------------------------------------------
 
-ComponentImpl::Depth::Depth(ComponentImpl& i) : impl(i) { ++impl.depth_; }
+ComponentImpl::Depth::Depth(ComponentImpl& i) : impl(i) {
+    ++impl.depth_;
+}
 
 ComponentImpl::Depth::~Depth() {
     if (--impl.depth_ == 0) {
@@ -83,8 +91,8 @@ ComponentImpl::Depth::~Depth() {
 }
 
 ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
-    : config_(std::move(config)), id_(next_component_id()), logger_(&stderr_logger),
-      loop_(loop), owns_loop_(loop == nullptr) {
+    : config_(std::move(config)), id_(next_component_id()), logger_(&stderr_logger), loop_(loop),
+      owns_loop_(loop == nullptr) {
     config_.validate_and_complete();
     {
         // Reject a connection type whose module is missing now, not at connect().
@@ -121,21 +129,33 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     rts_timer_ = std::make_unique<Timer>(loop_);
 
     Transport::Callbacks tc;
-    tc.on_connected = [this] { guarded("on_connected", [this] { on_connected(); }); };
+    tc.on_connected = [this] {
+        guarded("on_connected", [this] { on_connected(); });
+    };
     tc.on_data = [this](std::string_view bytes) {
         guarded("on_data", [this, bytes] { on_data(bytes); });
     };
     tc.on_failure = [this](const Reason& r) {
         guarded("on_failure", [this, &r] { on_transport_failure(r); });
     };
-    tc.on_closed = [this] { guarded("on_closed", [this] { on_transport_closed(); }); };
+    tc.on_closed = [this] {
+        guarded("on_closed", [this] { on_transport_closed(); });
+    };
     transport_ = std::make_unique<Transport>(loop_, std::move(tc));
 
     XmlStream::Callbacks xc;
-    xc.on_stream_start = [this](Node header) { on_stream_start(std::move(header)); };
-    xc.on_element = [this](Node node) { on_element(std::move(node)); };
-    xc.on_stream_end = [this] { on_stream_end(); };
-    xc.on_error = [this](const Reason& r) { on_xml_error(r); };
+    xc.on_stream_start = [this](Node header) {
+        on_stream_start(std::move(header));
+    };
+    xc.on_element = [this](Node node) {
+        on_element(std::move(node));
+    };
+    xc.on_stream_end = [this] {
+        on_stream_end();
+    };
+    xc.on_error = [this](const Reason& r) {
+        on_xml_error(r);
+    };
     xml_ = std::make_unique<XmlStream>(std::move(xc), config_.max_stanza_size, config_.max_depth);
     pending_.reseed();
 }

@@ -141,7 +141,7 @@ private:
     bool closing_ = false;         // transport close requested
     bool stream_error_sent_ = false;
     bool direct_tls_started_ = false;
-    std::string write_buffer_;     // reused for serialisation
+    std::string write_buffer_; // reused for serialisation
 };
 
 template <typename F> void ComponentImpl::guarded(const char* where, F&& body) {
@@ -150,7 +150,8 @@ template <typename F> void ComponentImpl::guarded(const char* where, F&& body) {
         Depth depth(*this);
         body();
     } catch (const std::exception& e) {
-        log(LogLevel::error, std::string("exception escaped a handler in ") + where + ": " + e.what());
+        log(LogLevel::error,
+            std::string("exception escaped a handler in ") + where + ": " + e.what());
     } catch (...) {
         log(LogLevel::error, std::string("unknown exception escaped a handler in ") + where);
     }

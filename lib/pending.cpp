@@ -56,7 +56,9 @@ std::optional<PendingRequest> PendingTable::take(std::string_view id) {
     return request;
 }
 
-bool PendingTable::contains(std::string_view id) const { return entries_.find(id) != entries_.end(); }
+bool PendingTable::contains(std::string_view id) const {
+    return entries_.find(id) != entries_.end();
+}
 
 PendingRequest* PendingTable::find(std::string_view id) {
     auto it = entries_.find(id);

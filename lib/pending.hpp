@@ -57,7 +57,9 @@ public:
 private:
     struct Hash {
         using is_transparent = void;
-        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
     };
     std::unordered_map<std::string, PendingRequest, Hash, std::equal_to<>> entries_;
     std::multimap<Clock::time_point, std::string> deadlines_;

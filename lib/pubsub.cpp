@@ -126,7 +126,8 @@ struct PubSubState {
         while ((i < named || j < tap_count) && !closed) {
             const bool take_named =
                 j >= tap_count || (i < named && topic.entries[i].id < taps.entries[j].id);
-            HandlerPtr handler = take_named ? topic.entries[i++].handler : taps.entries[j++].handler;
+            HandlerPtr handler =
+                take_named ? topic.entries[i++].handler : taps.entries[j++].handler;
             if (handler)
                 (*handler)(event);
         }

@@ -12,11 +12,11 @@
 namespace pcj::detail {
 
 struct SaslOptions {
-    std::string username;  // authcid
+    std::string username; // authcid
     std::string password;
-    std::string authzid;   // usually empty
+    std::string authzid; // usually empty
     std::string service = "xmpp";
-    std::string hostname;  // the XMPP domain (DIGEST-MD5 digest-uri, realm)
+    std::string hostname; // the XMPP domain (DIGEST-MD5 digest-uri, realm)
     // Mechanisms the configuration allows; empty: every mechanism pcj knows.
     std::vector<std::string> allowed;
     bool allow_plaintext_password = false; // PLAIN / a password over an unencrypted stream
@@ -25,8 +25,8 @@ struct SaslOptions {
 // The result of one step.
 struct SaslStep {
     enum class Kind { respond, done, failed } kind = Kind::failed;
-    std::string data;  // raw bytes to send (base64-encode on the wire); may be empty
-    Reason reason;     // when failed
+    std::string data; // raw bytes to send (base64-encode on the wire); may be empty
+    Reason reason;    // when failed
 };
 
 class SaslClient {

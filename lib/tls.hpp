@@ -72,7 +72,7 @@ public:
     TlsSession(const TlsSession&) = delete;
     TlsSession& operator=(const TlsSession&) = delete;
 
-    void start();                          // sends the ClientHello
+    void start();                           // sends the ClientHello
     void feed(std::string_view ciphertext); // bytes read from the socket
     void write(std::string_view plaintext); // only once established
     void close();                           // close_notify

@@ -27,7 +27,8 @@ public:
         std::function<void(const std::string& host)> on_resolving;
         std::function<void(const std::vector<std::string>& addresses)> on_resolved;
         // About to connect to one address (family is 4 or 6).
-        std::function<void(const std::string& address, int family, std::uint16_t port)> on_connecting;
+        std::function<void(const std::string& address, int family, std::uint16_t port)>
+            on_connecting;
         std::function<void()> on_connected;
         std::function<void(std::string_view bytes)> on_data;
         // Connecting failed for every address (op "resolve" or "connect", code the positive

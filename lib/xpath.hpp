@@ -16,9 +16,10 @@ namespace pcj::detail {
 // Elements in a stream content namespace (jabber:client, jabber:server,
 // jabber:component:accept) are seen by XPath as in no namespace, so plain names match stanzas
 // and their jabber:client children; every other namespace is tested through a prefix bound with
-// ns_prefix(), e.g. "//disco:query" after ns_prefix("disco", "http://jabber.org/protocol/disco#info").
-// A node-set result fires when not empty (with the selected nodes); a boolean result fires when
-// true (with the stanza as the one match); numbers and strings never fire.
+// ns_prefix(), e.g. "//disco:query" after ns_prefix("disco",
+// "http://jabber.org/protocol/disco#info"). A node-set result fires when not empty (with the
+// selected nodes); a boolean result fires when true (with the stanza as the one match); numbers and
+// strings never fire.
 class FilterSet {
 public:
     using Fire = std::function<void(std::string_view event, std::string_view xpath,

@@ -83,8 +83,8 @@ public:
     void shutdown();
 
     // -- accessors -------------------------------------------------------------------------
-    const std::string& sid() const;   // id of the current stream, "" before one started
-    const std::string& jid() const;   // the authenticated address, "" until known
+    const std::string& sid() const; // id of the current stream, "" before one started
+    const std::string& jid() const; // the authenticated address, "" until known
     const Config& config() const;
     std::map<std::string, std::string> pending() const; // id → event ("" for a callback)
     const std::deque<Node>& queue() const;

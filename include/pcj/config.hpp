@@ -58,16 +58,16 @@ struct SaslConfig {
 
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
-    std::string ip;          // host name or address to connect to (PCJ's IP)
-    std::uint16_t port = 0;  // TCP port
-    std::string hostname;    // the XMPP domain: stream 'to', component name, SASL realm host
-    std::string username;    // not used by JABBERD14_COMPONENT
-    std::string password;    // password or component secret
-    std::string resource;    // generated when empty (XMPP bind, LEGACY iq:auth)
-    std::string alias = "POE_COMPONENT_JABBER"; // a name for logs; many components may share one
+    std::string ip;         // host name or address to connect to (PCJ's IP)
+    std::uint16_t port = 0; // TCP port
+    std::string hostname;   // the XMPP domain: stream 'to', component name, SASL realm host
+    std::string username;   // not used by JABBERD14_COMPONENT
+    std::string password;   // password or component secret
+    std::string resource;   // generated when empty (XMPP bind, LEGACY iq:auth)
+    std::string alias = "POE_COMPONENT_JABBER";    // a name for logs; many components may share one
     std::optional<ConnectionType> connection_type; // required
-    std::optional<std::string> version; // stream 'version'; default depends on the type
-    std::optional<std::string> xmlns;   // stream default namespace; default depends on the type
+    std::optional<std::string> version;            // stream 'version'; default depends on the type
+    std::optional<std::string> xmlns; // stream default namespace; default depends on the type
     std::string stream_ns = "http://etherx.jabber.org/streams";
     bool debug = false; // log every node sent and received
 

@@ -43,18 +43,17 @@ inline constexpr std::string_view SOCKETFAIL = "PCJ_SOCKETFAIL";
 inline constexpr std::string_view SOCKETDISCONNECT = "PCJ_SOCKETDISCONNECT";
 
 inline constexpr std::array<std::string_view, 28> all = {
-    CONNECT,       CONNECTING,       CONNECTED,      CONNECTFAIL,    STREAMSTART,
-    STREAMEND,     NODESENT,         NODERECEIVED,   NODEQUEUED,     SSLNEGOTIATE,
-    SSLSUCCESS,    SSLFAIL,          AUTHNEGOTIATE,  AUTHSUCCESS,    AUTHFAIL,
-    BINDNEGOTIATE, BINDSUCCESS,      BINDFAIL,       SESSIONNEGOTIATE, SESSIONSUCCESS,
-    SESSIONFAIL,   RTS_START,        RTS_FINISH,     READY,          SHUTDOWN_START,
-    SHUTDOWN_FINISH, SOCKETFAIL,     SOCKETDISCONNECT};
+    CONNECT,          CONNECTING,      CONNECTED,   CONNECTFAIL,     STREAMSTART, STREAMEND,
+    NODESENT,         NODERECEIVED,    NODEQUEUED,  SSLNEGOTIATE,    SSLSUCCESS,  SSLFAIL,
+    AUTHNEGOTIATE,    AUTHSUCCESS,     AUTHFAIL,    BINDNEGOTIATE,   BINDSUCCESS, BINDFAIL,
+    SESSIONNEGOTIATE, SESSIONSUCCESS,  SESSIONFAIL, RTS_START,       RTS_FINISH,  READY,
+    SHUTDOWN_START,   SHUTDOWN_FINISH, SOCKETFAIL,  SOCKETDISCONNECT};
 } // namespace ev
 
 // Why something failed. Every failure event carries one.
 struct Reason {
-    std::string op;        // what failed: "connect", "read", "write", "resolve", "handshake", "xml", …
-    int code = 0;          // errno / libuv error / protocol code (0 when there is none)
+    std::string op; // what failed: "connect", "read", "write", "resolve", "handshake", "xml", …
+    int code = 0;   // errno / libuv error / protocol code (0 when there is none)
     std::string condition; // the protocol's condition: "not-authorized", "conflict", "409", …
     std::string text;      // for a person to read
 

@@ -43,7 +43,7 @@ public:
     // -- attributes (insertion order kept) -------------------------------------------------
     const std::vector<Attribute>& attributes() const { return attrs_; }
     const std::string* find_attr(std::string_view name) const; // nullptr when absent
-    std::string attr(std::string_view name) const;              // "" when absent
+    std::string attr(std::string_view name) const;             // "" when absent
     bool has_attr(std::string_view name) const { return find_attr(name) != nullptr; }
     Node& set_attr(std::string_view name, std::string value); // replaces an existing one
     bool remove_attr(std::string_view name);
@@ -95,7 +95,8 @@ private:
 //                .child(build("body").text("hi"));
 class NodeBuilder {
 public:
-    explicit NodeBuilder(std::string name, std::string ns = {}) : node_(std::move(name), std::move(ns)) {}
+    explicit NodeBuilder(std::string name, std::string ns = {})
+        : node_(std::move(name), std::move(ns)) {}
     NodeBuilder& attr(std::string_view name, std::string value) & {
         node_.set_attr(name, std::move(value));
         return *this;

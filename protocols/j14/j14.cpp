@@ -6,7 +6,9 @@
 
 namespace pcj::detail {
 
-void J14Protocol::on_connected() { host_.send_stream_header(); }
+void J14Protocol::on_connected() {
+    host_.send_stream_header();
+}
 
 void J14Protocol::on_stream_start(const Node& header) {
     if (state_ != State::header_sent) {

@@ -55,7 +55,9 @@ XmppProtocol::XmppProtocol(ProtocolHost& host) : host_(host), resource_(host.con
 
 XmppProtocol::~XmppProtocol() = default;
 
-void XmppProtocol::on_connected() { host_.send_stream_header(); }
+void XmppProtocol::on_connected() {
+    host_.send_stream_header();
+}
 
 void XmppProtocol::on_stream_start(const Node& header) {
     (void)header; // the stream id is kept by the core (sid())
@@ -115,8 +117,8 @@ void XmppProtocol::negotiate_tls_or_sasl(const Node& features) {
     }
     const Node* mechanisms = features.child("mechanisms", ns_sasl);
     if (mechanisms == nullptr) {
-        fail(ev::AUTHFAIL, {"sasl", 0, "no-mechanisms",
-                            "the server offers no SASL authentication"});
+        fail(ev::AUTHFAIL,
+             {"sasl", 0, "no-mechanisms", "the server offers no SASL authentication"});
         return;
     }
     start_sasl(features, *mechanisms);
@@ -266,8 +268,8 @@ void XmppProtocol::on_bind_reply(const Event& e) {
         const Node* bind = reply.child("bind", ns_bind);
         const Node* jid = bind != nullptr ? bind->child("jid") : nullptr;
         if (jid == nullptr || jid->text().empty()) {
-            fail(ev::BINDFAIL, {"bind", 0, "malformed-result",
-                                "the server's bind result carries no <jid/>"});
+            fail(ev::BINDFAIL,
+                 {"bind", 0, "malformed-result", "the server's bind result carries no <jid/>"});
             return;
         }
         host_.set_jid(jid->text());

@@ -48,7 +48,9 @@ Node message_to_self(const Config& c, const std::string& body) {
         .child(build("body").text(body));
 }
 
-bool ended(const Component& c) { return c.state() == State::disconnected; }
+bool ended(const Component& c) {
+    return c.state() == State::disconnected;
+}
 
 const auto kinds = {ServerKind::prosody, ServerKind::ejabberd, ServerKind::jabberd2_router};
 

@@ -32,13 +32,13 @@ struct Case {
     std::string port_key;
     std::string domain_key;
     TlsPolicy policy;
-    std::string mechanism; // forced through the allow-list
+    std::string mechanism;     // forced through the allow-list
     std::string priority = {}; // GnuTLS priority string, e.g. to force TLS 1.2
 };
 
 std::string describe(const Case& c) {
-    return to_string(c.kind) + " " + c.port_key + " " + c.domain_key + " tls=" +
-           std::string(to_string(c.policy)) + " " + c.mechanism;
+    return to_string(c.kind) + " " + c.port_key + " " + c.domain_key +
+           " tls=" + std::string(to_string(c.policy)) + " " + c.mechanism;
 }
 
 Config client_config(TestServer& s, const Case& k) {
@@ -61,7 +61,9 @@ Config client_config(TestServer& s, const Case& k) {
     return c;
 }
 
-bool ended(const Component& c) { return c.state() == State::disconnected; }
+bool ended(const Component& c) {
+    return c.state() == State::disconnected;
+}
 
 // jabberd2's c2s occasionally fails a STARTTLS that follows the previous TLS close too closely.
 void settle(LoopFixture& f, ServerKind kind) {
@@ -108,8 +110,10 @@ void login_round_trip(const Case& k) {
                  .child(build("body").text("xmpp round trip")));
     REQUIRE(f.run_until([&] { return rec.has("echo"); }, 10s));
 
-    Node iq = build("iq").attr("type", "get").attr("to", cfg.hostname).child(
-        build("query", "http://jabber.org/protocol/disco#info"));
+    Node iq = build("iq")
+                  .attr("type", "get")
+                  .attr("to", cfg.hostname)
+                  .child(build("query", "http://jabber.org/protocol/disco#info"));
     c.return_to_sender(iq, "disco", 5s);
     REQUIRE(f.run_until([&] { return rec.has("disco"); }, 8s));
     const Seen* disco = rec.last("disco");
@@ -148,7 +152,8 @@ TEST_CASE("xmpp servers: ejabberd — every mechanism including -PLUS, the START
          "NORMAL:-VERS-TLS1.3"},
         {ServerKind::ejabberd, "C2S_PORT", "DOMAIN", TlsPolicy::required, "SCRAM-SHA-1-PLUS",
          "NORMAL:-VERS-TLS1.3"},
-        {ServerKind::ejabberd, "C2S_PORT", "DOMAIN", TlsPolicy::required, "", "NORMAL:-VERS-TLS1.3"},
+        {ServerKind::ejabberd, "C2S_PORT", "DOMAIN", TlsPolicy::required, "",
+         "NORMAL:-VERS-TLS1.3"},
         {ServerKind::ejabberd, "C2S_PORT", "DOMAIN", TlsPolicy::required, "SCRAM-SHA-256"},
         {ServerKind::ejabberd, "C2S_PORT", "DOMAIN", TlsPolicy::required, "SCRAM-SHA-1"},
         {ServerKind::ejabberd, "C2S_PORT", "DOMAIN", TlsPolicy::required, "DIGEST-MD5"},
@@ -176,9 +181,9 @@ TEST_CASE("xmpp servers: jabberd2 offers no session, so BINDSUCCESS is followed 
     TestServer& s = server(ServerKind::jabberd2);
     LoopFixture f;
     settle(f, ServerKind::jabberd2);
-    Component c(client_config(s, {ServerKind::jabberd2, "C2S_PORT", "DOMAIN",
-                                  TlsPolicy::required, ""}),
-                f.loop());
+    Component c(
+        client_config(s, {ServerKind::jabberd2, "C2S_PORT", "DOMAIN", TlsPolicy::required, ""}),
+        f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 20s));
@@ -215,8 +220,8 @@ TEST_CASE("xmpp servers: a certificate from an unknown CA is PCJ_SSLFAIL ssl_inv
           "[integration][xmpp][tls]") {
     TestServer& s = server(ServerKind::prosody);
     LoopFixture f;
-    Config cfg = client_config(s, {ServerKind::prosody, "C2S_PORT", "DOMAIN",
-                                   TlsPolicy::required, ""});
+    Config cfg =
+        client_config(s, {ServerKind::prosody, "C2S_PORT", "DOMAIN", TlsPolicy::required, ""});
     cfg.tls.ca_file.clear(); // the system trust store knows nothing of the test CA
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -235,8 +240,8 @@ TEST_CASE("xmpp servers: a certificate for another name is PCJ_SSLFAIL ssl_inval
     // the unknown domain first: the name check is what fails.
     // (Prosody answers an unknown SNI name with an alert; ejabberd presents its certificate.)
     TestServer& e = server(ServerKind::ejabberd);
-    Config cfg = client_config(e, {ServerKind::ejabberd, "DIRECT_TLS_PORT", "DOMAIN",
-                                   TlsPolicy::direct, ""});
+    Config cfg = client_config(
+        e, {ServerKind::ejabberd, "DIRECT_TLS_PORT", "DOMAIN", TlsPolicy::direct, ""});
     cfg.hostname = "not-this-server.example";
     Component c(cfg, f.loop());
     Recorder rec(c);

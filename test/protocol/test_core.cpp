@@ -47,7 +47,9 @@ Node chat(const std::string& body, const std::string& id = {}) {
     return m;
 }
 
-bool ended(const Component& c) { return c.state() == State::disconnected; }
+bool ended(const Component& c) {
+    return c.state() == State::disconnected;
+}
 
 } // namespace
 
@@ -115,8 +117,10 @@ TEST_CASE("core: a removed filter no longer fires and a bad one is refused at on
           "[protocol][core][filters]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    handshake(peer).send("<message type='chat'><body>1</body></message>").expect("<ping/>").send(
-        "<message type='chat'><body>2</body></message>");
+    handshake(peer)
+        .send("<message type='chat'><body>1</body></message>")
+        .expect("<ping/>")
+        .send("<message type='chat'><body>2</body></message>");
     Component c(config_for(peer.port()), f.loop());
     CHECK_THROWS_AS(c.add_filter("bad", "[[bad"), XPathError);
     c.add_filter("chat", "/message");
@@ -145,15 +149,18 @@ TEST_CASE("core: a return_to_sender reply reaches its requester and nothing else
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
-    Node iq = build("iq").attr("type", "get").attr("to", "localhost").attr("id", "q1").child(
-        build("query", "http://jabber.org/protocol/disco#info"));
+    Node iq = build("iq")
+                  .attr("type", "get")
+                  .attr("to", "localhost")
+                  .attr("id", "q1")
+                  .child(build("query", "http://jabber.org/protocol/disco#info"));
     CHECK(c.return_to_sender(iq, "disco_reply") == "q1");
     CHECK(c.pending().count("q1") == 1);
     REQUIRE(f.run_until([&] { return rec.has("disco_reply"); }));
     CHECK(rec.has(ev::RTS_START));
     CHECK(rec.has(ev::RTS_FINISH));
-    CHECK_FALSE(rec.has("any"));             // filters are short-circuited
-    CHECK_FALSE(rec.has(ev::NODERECEIVED));  // and so is NODERECEIVED
+    CHECK_FALSE(rec.has("any"));            // filters are short-circuited
+    CHECK_FALSE(rec.has(ev::NODERECEIVED)); // and so is NODERECEIVED
     CHECK(c.pending().empty());
     const Seen* reply = rec.last("disco_reply");
     REQUIRE(reply->node);
@@ -194,12 +201,15 @@ TEST_CASE("core: a request that times out is answered with a timeout result",
     REQUIRE(f.run_until([&] { return c.ready(); }));
     std::optional<Reason> got;
     bool had_node = true;
-    c.return_to_sender(build("iq").attr("type", "get"), [&](const Event& e) {
-        had_node = e.node != nullptr;
-        if (e.reason) {
-            got = *e.reason;
-        }
-    }, 100ms);
+    c.return_to_sender(
+        build("iq").attr("type", "get"),
+        [&](const Event& e) {
+            had_node = e.node != nullptr;
+            if (e.reason) {
+                got = *e.reason;
+            }
+        },
+        100ms);
     REQUIRE(f.run_until([&] { return got.has_value(); }, 3s));
     CHECK(got->condition == "timeout");
     CHECK_FALSE(had_node);
@@ -401,9 +411,8 @@ TEST_CASE("core: with debug on, every node sent and received goes to the logger"
     cfg.debug = true;
     Component c(cfg, f.loop());
     std::vector<std::string> lines;
-    c.set_logger([&](LogLevel, std::string_view, std::string_view line) {
-        lines.emplace_back(line);
-    });
+    c.set_logger(
+        [&](LogLevel, std::string_view, std::string_view line) { lines.emplace_back(line); });
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return rec.has(ev::NODERECEIVED); }));
@@ -432,14 +441,12 @@ TEST_CASE("core: many components share one loop", "[protocol][core]") {
         cs.push_back(std::make_unique<Component>(config_for(peer.port()), f.loop()));
         cs.back()->connect();
     }
-    REQUIRE(f.run_until([&] {
-        return std::all_of(cs.begin(), cs.end(), [](auto& c) { return c->ready(); });
-    }));
+    REQUIRE(f.run_until(
+        [&] { return std::all_of(cs.begin(), cs.end(), [](auto& c) { return c->ready(); }); }));
     CHECK(cs[0]->id() != cs[1]->id());
     for (auto& c : cs) {
         c->shutdown();
     }
-    REQUIRE(f.run_until([&] {
-        return std::all_of(cs.begin(), cs.end(), [](auto& c) { return ended(*c); });
-    }));
+    REQUIRE(f.run_until(
+        [&] { return std::all_of(cs.begin(), cs.end(), [](auto& c) { return ended(*c); }); }));
 }

@@ -29,7 +29,9 @@ Config j14_config(std::uint16_t port) {
     return c;
 }
 
-bool ended(const Component& c) { return c.state() == State::disconnected; }
+bool ended(const Component& c) {
+    return c.state() == State::disconnected;
+}
 
 } // namespace
 
@@ -37,7 +39,10 @@ TEST_CASE("j14: a correct handshake reaches READY in PCJ's order, with jid and s
           "[protocol][j14]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(server_header).expect(expected_handshake).send("<handshake/>");
+    peer.expect("<stream:stream")
+        .send(server_header)
+        .expect(expected_handshake)
+        .send("<handshake/>");
     Component c(j14_config(peer.port()), f.loop());
     Recorder rec(c);
     std::string jid_at_ready;
@@ -191,7 +196,8 @@ TEST_CASE("j14: a server that never answers the handshake times out with AUTHFAI
     CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1);
 }
 
-TEST_CASE("j14: a server that sends a DTD is refused before any handshake", "[protocol][j14][xml]") {
+TEST_CASE("j14: a server that sends a DTD is refused before any handshake",
+          "[protocol][j14][xml]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")

@@ -49,7 +49,9 @@ ScriptedPeer& authenticate(ScriptedPeer& peer) {
         .send(header + bind_features);
 }
 
-bool ended(const Component& c) { return c.state() == State::disconnected; }
+bool ended(const Component& c) {
+    return c.state() == State::disconnected;
+}
 
 } // namespace
 
@@ -122,10 +124,9 @@ TEST_CASE("xmpp: the strongest offered mechanism is chosen, whatever the server'
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(header +
-              "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-              "<mechanism>PLAIN</mechanism><mechanism>DIGEST-MD5</mechanism>"
-              "<mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>")
+        .send(header + "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+                       "<mechanism>PLAIN</mechanism><mechanism>DIGEST-MD5</mechanism>"
+                       "<mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>")
         .expect("</auth>")
         .send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/>"
               "<text>Unable to authorize you</text></failure>")
@@ -185,21 +186,21 @@ TEST_CASE("xmpp: a bind conflict is retried with another resource", "[protocol][
 TEST_CASE("xmpp: bind and session failures end in their own events with the condition",
           "[protocol][xmpp][bind]") {
     using Row = std::tuple<std::string, std::string, std::string, std::string>;
-    auto [bind_reply, session_reply, event, condition] = GENERATE(table<std::string, std::string,
-                                                                        std::string, std::string>({
-        Row{"<iq type='error' id='$ID'><error type='cancel'><not-allowed "
-            "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
-            "", "PCJ_BINDFAIL", "not-allowed"},
-        Row{"<iq type='error' id='$ID'><error type='auth'><forbidden "
-            "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
-            "", "PCJ_BINDFAIL", "forbidden"},
-        Row{"<iq type='result' id='$ID'/>", "", "PCJ_BINDFAIL", "malformed-result"},
-        Row{"<iq type='result' id='$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-            "<jid>user@localhost/res</jid></bind></iq>",
-            "<iq type='error' id='$ID'><error type='wait'><internal-server-error "
-            "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
-            "PCJ_SESSIONFAIL", "internal-server-error"},
-    }));
+    auto [bind_reply, session_reply, event, condition] =
+        GENERATE(table<std::string, std::string, std::string, std::string>({
+            Row{"<iq type='error' id='$ID'><error type='cancel'><not-allowed "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                "", "PCJ_BINDFAIL", "not-allowed"},
+            Row{"<iq type='error' id='$ID'><error type='auth'><forbidden "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                "", "PCJ_BINDFAIL", "forbidden"},
+            Row{"<iq type='result' id='$ID'/>", "", "PCJ_BINDFAIL", "malformed-result"},
+            Row{"<iq type='result' id='$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                "<jid>user@localhost/res</jid></bind></iq>",
+                "<iq type='error' id='$ID'><error type='wait'><internal-server-error "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                "PCJ_SESSIONFAIL", "internal-server-error"},
+        }));
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     authenticate(peer).expect("<bind").send(bind_reply);

@@ -41,9 +41,9 @@ public:
     std::vector<std::string> names(bool with_nodes = false) const {
         std::vector<std::string> out;
         for (const auto& s : seen) {
-            if (!with_nodes && (s.name == ev::NODESENT || s.name == ev::NODERECEIVED ||
-                                s.name == ev::NODEQUEUED || s.name == ev::RTS_START ||
-                                s.name == ev::RTS_FINISH)) {
+            if (!with_nodes &&
+                (s.name == ev::NODESENT || s.name == ev::NODERECEIVED || s.name == ev::NODEQUEUED ||
+                 s.name == ev::RTS_START || s.name == ev::RTS_FINISH)) {
                 continue;
             }
             out.push_back(s.name);

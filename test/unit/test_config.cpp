@@ -18,8 +18,7 @@ Config j14() {
 }
 } // namespace
 
-TEST_CASE("config: a complete XEP-0114 configuration is accepted without a username",
-          "[config]") {
+TEST_CASE("config: a complete XEP-0114 configuration is accepted without a username", "[config]") {
     Config c = j14();
     REQUIRE_NOTHROW(c.validate_and_complete());
     CHECK(c.effective_xmlns() == "jabber:component:accept");

@@ -5,8 +5,7 @@
 
 #include <set>
 
-TEST_CASE("events: the 28 status events keep PCJ's names, STREAMSTART spelled right",
-          "[events]") {
+TEST_CASE("events: the 28 status events keep PCJ's names, STREAMSTART spelled right", "[events]") {
     std::set<std::string_view> names(pcj::ev::all.begin(), pcj::ev::all.end());
     CHECK(names.size() == 28);
     for (auto n : pcj::ev::all) {
