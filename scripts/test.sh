@@ -61,7 +61,8 @@ run_tests() {
     fi
     passed=$((passed + ok))
     failed=$((failed + bad))
-    note "$dir $*: $ok ok, $fail failed, $timeout timed out, $skip skipped ($(elapsed "$start"))"
+    local what="$dir ${*:-(all suites)}"
+    note "$what: $ok ok, $fail failed, $timeout timed out, $skip skipped ($(elapsed "$start"))"
     ((rc == 0 && bad == 0))
 }
 
