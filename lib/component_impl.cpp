@@ -127,6 +127,12 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     negotiation_timer_ = std::make_unique<Timer>(loop_);
     shutdown_timer_ = std::make_unique<Timer>(loop_);
     rts_timer_ = std::make_unique<Timer>(loop_);
+    door_ = std::make_unique<Door>(loop_, [this](std::vector<Door::Task>& tasks) {
+        // One guard per task: a task that throws is logged, and the next ones still run.
+        for (auto& task : tasks) {
+            guarded("submitted task", [&task] { task(); });
+        }
+    });
 
     Transport::Callbacks tc;
     tc.on_connected = [this] {
@@ -169,6 +175,7 @@ ComponentImpl::~ComponentImpl() {
     negotiation_timer_.reset();
     shutdown_timer_.reset();
     rts_timer_.reset();
+    door_.reset();
     if (link_) {
         link_->deactivate();
     }

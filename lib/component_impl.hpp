@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pcj/component.hpp"
+#include "door.hpp"
 #include "pending.hpp"
 #include "protocol.hpp"
 #include "timer.hpp"
@@ -69,6 +70,7 @@ public:
     void send_bytes(std::string_view bytes);
     void fail(std::string_view event, Reason reason);
     void log(LogLevel level, std::string_view line);
+    Door& door() { return *door_; }
 
     Config config_;
     PubSub events_;
@@ -132,6 +134,7 @@ private:
     std::unique_ptr<Timer> negotiation_timer_;
     std::unique_ptr<Timer> shutdown_timer_;
     std::unique_ptr<Timer> rts_timer_;
+    std::unique_ptr<Door> door_;
     std::string last_stream_error_condition_;
     std::string last_stream_error_text_;
     std::string content_ns_;

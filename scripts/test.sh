@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
 # -Werror and runs every suite (unit, protocol, integration against real servers), then builds
-# with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites.
+# with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites, and
+# with ThreadSanitizer for the thread-safe door's tests.
 #
 # Ends with a summary whose last line reads "N passed, N failed" (meson tests, summed over both
 # builds; a skipped test or a failed build step counts as failed). Exits non-zero on any failure.
@@ -93,6 +94,22 @@ if ((status == 0)); then
         -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled; then
         run_tests build-asan --suite unit --suite protocol || status=1
     else
+        status=1
+    fi
+
+    # ThreadSanitizer for the thread-safe door: only what those tests need is built.
+    tsan_start=$SECONDS
+    echo "==== configuring and building build-tsan (door tests)"
+    tsan_setup=(meson setup build-tsan --wrap-mode=nodownload -Db_sanitize=thread -Db_lundef=false
+        -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled)
+    [[ -d build-tsan/meson-private ]] && tsan_setup+=(--reconfigure)
+    if "${tsan_setup[@]}" && meson compile -C build-tsan test/protocol_tests; then
+        note "build-tsan: built in $(elapsed "$tsan_start")"
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+            run_tests build-tsan --no-rebuild --suite door || status=1
+    else
+        note "build-tsan: BUILD FAILED"
+        failed=$((failed + 1))
         status=1
     fi
 fi

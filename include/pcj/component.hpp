@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -100,6 +101,13 @@ public:
     void stop();
 
     void set_logger(Logger logger);
+
+    // -- the thread-safe door ------------------------------------------------------------------
+    // The only calls that may be made from any thread. Each wakes the loop, which does the work
+    // on its own thread, in the order the calls were made (per calling thread). They must not
+    // race with the component's destruction.
+    void submit(Node node);                           // output(node) on the loop thread
+    void post(std::function<void(Component&)> task); // task(*this) on the loop thread
 
 private:
     std::unique_ptr<detail::ComponentImpl> impl_;
