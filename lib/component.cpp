@@ -5,6 +5,7 @@
 
 #include "component_impl.hpp"
 #include "pcj/error.hpp"
+#include "pcj/route.hpp"
 
 namespace pcj {
 
@@ -12,7 +13,13 @@ namespace detail {
 
 namespace {
 constexpr std::string_view rts_event_name = "return_to_sender";
+
+// A jabberd2 <route/> has no id of its own: a reply echoes the id of the stanza inside.
+const Node& id_bearer(const Node& node) {
+    const Node* payload = route_payload(node);
+    return payload != nullptr ? *payload : node;
 }
+} // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Inbound stanzas
@@ -73,7 +80,7 @@ bool ComponentImpl::deliver_reply(const Node& node, bool after_ready) {
     if (pending_.empty()) {
         return false;
     }
-    const std::string* id = node.find_attr("id");
+    const std::string* id = id_bearer(node).find_attr("id");
     if (id == nullptr) {
         return false;
     }
@@ -155,7 +162,7 @@ void ComponentImpl::write_node(const Node& node) {
         log(LogLevel::debug, "Sent: " + write_buffer_);
     }
     if (!pending_.empty()) {
-        if (const std::string* id = node.find_attr("id")) {
+        if (const std::string* id = id_bearer(node).find_attr("id")) {
             if (PendingRequest* request = pending_.find(*id)) {
                 request->sent = true;
             }
@@ -209,7 +216,8 @@ std::string ComponentImpl::return_to_sender(Node node, PendingRequest request,
         request.deadline = PendingTable::Clock::now() + timeout;
     }
     const bool has_deadline = request.deadline.has_value();
-    std::string id = pending_.add(node, std::move(request));
+    Node* payload = route_payload(node);
+    std::string id = pending_.add(payload != nullptr ? *payload : node, std::move(request));
     if (has_deadline) {
         arm_rts_timer();
     }

@@ -2,8 +2,10 @@
 #include "protocol.hpp"
 
 #include "j14/j14.hpp"
-#include "xmpp/xmpp.hpp"
+#include "j2/j2.hpp"
+#include "legacy/legacy.hpp"
 #include "pcj/error.hpp"
+#include "xmpp/xmpp.hpp"
 
 namespace pcj::detail {
 
@@ -14,8 +16,9 @@ std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host)
     case ConnectionType::XMPP:
         return std::make_unique<XmppProtocol>(host);
     case ConnectionType::LEGACY:
+        return std::make_unique<LegacyProtocol>(host);
     case ConnectionType::JABBERD20_COMPONENT:
-        break;
+        return std::make_unique<J2Protocol>(host);
     }
     throw ConfigError("connection_type: " + std::string(to_string(type)) +
                       " is not implemented in this version of pcj");

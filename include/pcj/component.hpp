@@ -63,7 +63,8 @@ public:
     // to `callback` instead of filters and PCJ_NODERECEIVED. An id is assigned when absent or
     // when the given one is already pending. A timeout of zero means config().rts_timeout.
     // On timeout or disconnect the requester gets an event whose reason's condition is
-    // "timeout" or "disconnected" and whose node is null. Returns the id used.
+    // "timeout" or "disconnected" and whose node is null. Returns the id used. For a jabberd2
+    // <route/> envelope the id is the one of the stanza inside it, which is what a reply echoes.
     std::string return_to_sender(Node node, std::string event,
                                  std::chrono::milliseconds timeout = {});
     std::string return_to_sender(Node node, Handler callback,
@@ -106,7 +107,7 @@ public:
     // The only calls that may be made from any thread. Each wakes the loop, which does the work
     // on its own thread, in the order the calls were made (per calling thread). They must not
     // race with the component's destruction.
-    void submit(Node node);                           // output(node) on the loop thread
+    void submit(Node node);                          // output(node) on the loop thread
     void post(std::function<void(Component&)> task); // task(*this) on the loop thread
 
 private:

@@ -8,4 +8,5 @@
 #include "pcj/log.hpp"
 #include "pcj/node.hpp"
 #include "pcj/pubsub.hpp"
+#include "pcj/route.hpp"
 #include "pcj/version.hpp"

@@ -78,8 +78,35 @@ TEST_CASE("examples: xmpp_client logs in with verified TLS and SCRAM and complet
     CHECK(r.output.find("OK: ready=1 echoed=1 disco=1 clean_shutdown=1") != std::string::npos);
 }
 
+TEST_CASE("examples: legacy_client logs in with iq:auth over STARTTLS and completes its round "
+          "trip",
+          "[integration][examples]") {
+    TestServer s(ServerKind::prosody);
+    const Run r =
+        run(example("legacy_client") + " --host " + s.get("HOST") + " --port " + s.get("C2S_PORT") +
+            " --domain " + s.get("OPEN_DOMAIN") + " --user " + s.get("USER") + " --password " +
+            s.get("PASSWORD") + " --ca-file " + s.get("CA_FILE") + " --timeout 20");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find("event: PCJ_AUTHSUCCESS") != std::string::npos);
+    CHECK(r.output.find("OK: ready=1 echoed=1 clean_shutdown=1") != std::string::npos);
+}
+
+TEST_CASE("examples: j2_component binds a domain on the jabberd2 router and gets its route back",
+          "[integration][examples]") {
+    TestServer s(ServerKind::jabberd2_router);
+    const Run r = run(example("j2_component") + " --host " + s.get("HOST") + " --port " +
+                      s.get("ROUTER_PORT") + " --domain " + s.get("DOMAIN") + " --user " +
+                      s.get("ROUTER_USER") + " --password " + s.get("ROUTER_SECRET") +
+                      " --bind echo.localhost --ca-file " + s.get("CA_FILE") + " --timeout 20");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(r.output.find("event: PCJ_BINDSUCCESS") != std::string::npos);
+    CHECK(r.output.find("OK: ready=1 echoed=1 clean_shutdown=1") != std::string::npos);
+}
+
 TEST_CASE("examples: every example answers --help", "[integration][examples]") {
-    for (const char* name : {"j14_component", "xmpp_client"}) {
+    for (const char* name : {"j14_component", "xmpp_client", "legacy_client", "j2_component"}) {
         const Run r = run(example(name) + " --help");
         INFO(name << ": " << r.output);
         CHECK(r.status == 0);

@@ -1,0 +1,306 @@
+// JABBERD20_COMPONENT (jabberd2 router component protocol) as a state machine.
+#include "j2/j2.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+#include "base64.hpp"
+#include "pcj/events.hpp"
+#include "pcj/route.hpp"
+
+namespace pcj::detail {
+
+namespace {
+constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
+constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+
+SaslOptions sasl_options(const Config& c) {
+    SaslOptions o;
+    o.username = c.username;
+    o.password = c.password;
+    o.authzid = c.sasl.authzid;
+    o.hostname = c.hostname;
+    o.allowed = c.sasl.mechanisms;
+    o.allow_plaintext_password = c.sasl.allow_plaintext_password;
+    return o;
+}
+
+// What the router's numeric bind errors mean (jabberd2 router.c).
+std::string bind_error_text(const std::string& code, const Config& c) {
+    const std::string name = "'" + c.bind_domain + "'";
+    if (code == "409") {
+        return "the router refused to bind " + name + ": another component has bound it";
+    }
+    if (code == "403") {
+        return "the router refused to bind " + name + ": user '" + c.username +
+               "' may not bind that name (no bind ACL)";
+    }
+    if (code == "400") {
+        return "the router refused to bind " + name + ": bad request";
+    }
+    return "the router refused to bind " + name + " (error " + code + ")";
+}
+} // namespace
+
+J2Protocol::J2Protocol(ProtocolHost& host) : host_(host) {}
+
+J2Protocol::~J2Protocol() = default;
+
+void J2Protocol::on_connected() {
+    host_.send_stream_header();
+}
+
+void J2Protocol::on_stream_start(const Node& header) {
+    (void)header; // the stream id is kept by the core (sid())
+}
+
+void J2Protocol::on_node(const Node& node) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    if (is_stream_error(node)) {
+        fail(stage_event(), stream_error_reason(node));
+        return;
+    }
+    const auto local = node.local_name();
+    if (local == "features" && node.prefix() == "stream") {
+        on_features(node);
+    } else if (state_ == State::proceed && node.ns() == ns_tls) {
+        if (local == "proceed") {
+            state_ = State::tls;
+            host_.start_tls();
+        } else {
+            fail(ev::SSLFAIL, {"starttls", 0, "starttls-refused",
+                               "the router refused STARTTLS with <" + node.name() + "/>"});
+        }
+    } else if (state_ == State::sasl && node.ns() == ns_sasl) {
+        on_sasl(node);
+    } else if (state_ == State::binding && local == "bind") {
+        // Replies carrying our id never get here. One without it cannot be told apart from a
+        // stray element, so the negotiation timeout ends the wait (PCJ waited forever).
+        host_.log(LogLevel::warning, "ignoring a <bind/> reply without the request's id");
+    }
+}
+
+void J2Protocol::on_features(const Node& features) {
+    if (state_ != State::features) {
+        return;
+    }
+    if (authenticated_) {
+        start_bind(); // the router's post-authentication features are empty
+        return;
+    }
+    const TlsPolicy policy = host_.config().tls.policy;
+    if (!host_.encrypted()) {
+        if (features.child("starttls", ns_tls) != nullptr && policy != TlsPolicy::disabled) {
+            state_ = State::proceed;
+            host_.emit(ev::SSLNEGOTIATE);
+            if (host_.current()) {
+                host_.send(Node("starttls", std::string(ns_tls)));
+            }
+            return;
+        }
+        if (policy == TlsPolicy::required || policy == TlsPolicy::direct) {
+            fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
+                               "TLS is required but the router does not offer STARTTLS (it has "
+                               "no pemfile); no credentials were sent"});
+            return;
+        }
+    }
+    const Node* mechanisms = features.child("mechanisms", ns_sasl);
+    if (mechanisms == nullptr) {
+        fail(ev::AUTHFAIL,
+             {"sasl", 0, "no-mechanisms", "the router offers no SASL authentication"});
+        return;
+    }
+    start_sasl(*mechanisms);
+}
+
+void J2Protocol::start_sasl(const Node& mechanisms) {
+    std::vector<std::string> offered;
+    for (const Node* m : mechanisms.elements()) {
+        if (m->local_name() == "mechanism") {
+            offered.push_back(m->text());
+        }
+    }
+    sasl_ = std::make_unique<SaslClient>(sasl_options(host_.config()));
+    Reason why;
+    const auto mech = sasl_->choose(offered, host_.encrypted(), false, &why);
+    if (!mech) {
+        fail(ev::AUTHFAIL, why);
+        return;
+    }
+    state_ = State::sasl;
+    host_.emit(ev::AUTHNEGOTIATE);
+    if (!host_.current()) {
+        return;
+    }
+    SaslStep first = sasl_->start(*mech);
+    if (first.kind == SaslStep::Kind::failed) {
+        fail(ev::AUTHFAIL, first.reason);
+        return;
+    }
+    Node auth("auth", std::string(ns_sasl));
+    auth.set_attr("mechanism", *mech);
+    if (!first.data.empty()) {
+        auth.add_text(base64_encode(first.data));
+    } else if (*mech != "DIGEST-MD5") {
+        auth.add_text("="); // RFC 6120 §6.4.2: an empty initial response
+    }
+    host_.send(auth);
+}
+
+void J2Protocol::on_sasl(const Node& node) {
+    const auto local = node.local_name();
+    if (local == "failure") {
+        Reason r{"sasl", 0, "", ""};
+        for (const Node* c : node.elements()) {
+            if (c->local_name() == "text") {
+                r.text = c->text();
+            } else if (r.condition.empty()) {
+                r.condition = std::string(c->local_name());
+            }
+        }
+        if (r.condition.empty()) {
+            r.condition = "not-authorized";
+        }
+        if (r.text.empty()) {
+            r.text = "the router refused authentication (" + r.condition + ")";
+        }
+        fail(ev::AUTHFAIL, std::move(r));
+        return;
+    }
+    const auto data = base64_decode(node.text());
+    if (!data) {
+        fail(ev::AUTHFAIL, {"sasl", 0, "incorrect-encoding",
+                            "the router's <" + node.name() + "/> is not valid base64"});
+        return;
+    }
+    if (local == "challenge") {
+        SaslStep step = sasl_->step(*data);
+        if (step.kind == SaslStep::Kind::failed) {
+            host_.send(Node("abort", std::string(ns_sasl)));
+            fail(ev::AUTHFAIL, step.reason);
+            return;
+        }
+        Node response("response", std::string(ns_sasl));
+        if (!step.data.empty()) {
+            response.add_text(base64_encode(step.data));
+        }
+        host_.send(response);
+    } else if (local == "success") {
+        // The router puts DIGEST-MD5's rspauth here; finish() checks it.
+        SaslStep done = sasl_->finish(*data);
+        if (done.kind != SaslStep::Kind::done) {
+            fail(ev::AUTHFAIL, done.reason);
+            return;
+        }
+        authenticated_ = true;
+        state_ = State::features;
+        host_.emit(ev::AUTHSUCCESS);
+        if (host_.current()) {
+            host_.send_stream_header(); // restart the stream, as after SASL in RFC 6120 §6.4.6
+        }
+    }
+}
+
+void J2Protocol::start_bind() {
+    const Config& c = host_.config();
+    state_ = State::binding;
+    host_.emit(ev::BINDNEGOTIATE);
+    if (!host_.current()) {
+        return;
+    }
+    Node bind("bind", std::string(jabberd2_component_ns));
+    bind.set_attr("name", c.bind_domain);
+    if (!c.bind_option.empty()) {
+        bind.add_child(c.bind_option); // e.g. <log/> or <default/>
+    }
+    host_.request(std::move(bind), [this](const Event& e) { on_bind_reply(e); });
+}
+
+void J2Protocol::on_bind_reply(const Event& e) {
+    if (state_ != State::binding || e.node == nullptr) {
+        return;
+    }
+    const Config& c = host_.config();
+    if (const std::string* error = e.node->find_attr("error")) {
+        fail(ev::BINDFAIL, {"bind", std::atoi(error->c_str()), *error, bind_error_text(*error, c)});
+        return;
+    }
+    state_ = State::done;
+    host_.set_jid(c.bind_domain);
+    host_.emit(ev::BINDSUCCESS);
+    if (host_.current()) {
+        host_.ready();
+    }
+}
+
+void J2Protocol::on_tls_established() {
+    if (state_ != State::tls) {
+        return;
+    }
+    state_ = State::features;
+    host_.emit(ev::SSLSUCCESS);
+    if (host_.current()) {
+        host_.send_stream_header(); // RFC 6120 §5.4.3.3: a new stream over TLS
+    }
+}
+
+void J2Protocol::on_tls_failed(const Reason& reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    state_ = State::failed;
+    host_.emit(ev::SSLFAIL, &reason);
+}
+
+void J2Protocol::on_stream_end() {
+    fail(stage_event(),
+         {"negotiate", 0, "stream-closed", "the router closed the stream during negotiation"});
+}
+
+void J2Protocol::on_connection_lost(const Reason& reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    const auto event = stage_event();
+    state_ = State::failed;
+    Reason copy = reason;
+    if (copy.condition.empty()) {
+        copy.condition = "connection-lost";
+    }
+    host_.emit(event, &copy);
+}
+
+void J2Protocol::on_timeout() {
+    const std::string text =
+        state_ == State::binding
+            ? "the router did not answer the bind of '" + host_.config().bind_domain + "' in time"
+            : "the router did not complete this negotiation step in time";
+    fail(stage_event(), {"negotiate", 0, "timeout", text});
+}
+
+std::string_view J2Protocol::stage_event() const {
+    switch (state_) {
+    case State::proceed:
+    case State::tls:
+        return ev::SSLFAIL;
+    case State::binding:
+        return ev::BINDFAIL;
+    case State::features:
+        return authenticated_ ? ev::BINDFAIL : ev::AUTHFAIL;
+    default:
+        return ev::AUTHFAIL;
+    }
+}
+
+void J2Protocol::fail(std::string_view event, Reason reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    state_ = State::failed;
+    host_.fail(event, std::move(reason));
+}
+
+} // namespace pcj::detail

@@ -1,0 +1,346 @@
+// LEGACY (XEP-0078 jabber:iq:auth, with RFC 6120 STARTTLS) as a state machine.
+#include "legacy/legacy.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+#include "digest.hpp"
+#include "pcj/events.hpp"
+
+namespace pcj::detail {
+
+namespace {
+constexpr std::string_view ns_auth = "jabber:iq:auth";
+constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
+constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+// XEP-0086: the conditions of the old numeric error codes that pre-XMPP servers still send
+// alone (jabberd2 answers a wrong password with <error code='401'/>).
+std::string condition_of_code(std::string_view code) {
+    static constexpr std::pair<std::string_view, std::string_view> table[] = {
+        {"400", "bad-request"},
+        {"401", "not-authorized"},
+        {"403", "forbidden"},
+        {"404", "item-not-found"},
+        {"405", "not-allowed"},
+        {"406", "not-acceptable"},
+        {"407", "registration-required"},
+        {"409", "conflict"},
+        {"500", "internal-server-error"},
+        {"501", "feature-not-implemented"},
+        {"503", "service-unavailable"},
+    };
+    for (const auto& [number, condition] : table) {
+        if (number == code) {
+            return std::string(condition);
+        }
+    }
+    return "undefined-condition";
+}
+
+// The condition, code and text of an <iq type='error'/>, from the RFC 6120 §8.3 condition or,
+// failing that, the XEP-0086 code. The echoed query (which may hold our password) is not read.
+Reason iq_error_reason(const Node& iq) {
+    Reason r{"iq:auth", 0, "", ""};
+    const Node* error = iq.child("error");
+    if (error != nullptr) {
+        for (const Node* c : error->elements()) {
+            if (c->local_name() == "text") {
+                r.text = c->text();
+            } else if (r.condition.empty() && c->ns() == ns_stanzas) {
+                r.condition = std::string(c->local_name());
+            }
+        }
+        const std::string code = error->attr("code");
+        r.code = std::atoi(code.c_str());
+        if (r.condition.empty() && !code.empty()) {
+            r.condition = condition_of_code(code);
+        }
+    }
+    if (r.condition.empty()) {
+        r.condition = "undefined-condition";
+    }
+    if (r.text.empty()) {
+        r.text = "the server refused the login: " + r.condition;
+    }
+    return r;
+}
+
+std::string offered_list(const Node* fields) {
+    std::string out;
+    if (fields != nullptr) {
+        for (const Node* f : fields->elements()) {
+            out += (out.empty() ? "" : ", ") + f->name();
+        }
+    }
+    return out.empty() ? "nothing" : out;
+}
+} // namespace
+
+void LegacyProtocol::on_connected() {
+    host_.send_stream_header();
+}
+
+void LegacyProtocol::on_stream_start(const Node& header) {
+    if (state_ != State::header) {
+        return;
+    }
+    stream_id_ = header.attr("id");
+    const TlsPolicy policy = host_.config().tls.policy;
+    if (host_.encrypted() || policy == TlsPolicy::disabled) {
+        state_ = State::get;
+        host_.emit(ev::AUTHNEGOTIATE);
+        if (host_.current()) {
+            send_get(true);
+        }
+        return;
+    }
+    // Whether STARTTLS is offered is known only once the probe is answered (see the header).
+    state_ = State::probe;
+    send_get(policy == TlsPolicy::optional);
+}
+
+void LegacyProtocol::send_get(bool with_username) {
+    const bool probe = state_ == State::probe;
+    Node iq("iq");
+    iq.set_attr("type", "get");
+    Node& query = iq.add_child("query", std::string(ns_auth));
+    if (with_username) {
+        query.add_child("username").add_text(host_.config().username);
+    }
+    host_.request(std::move(iq), [this, probe](const Event& e) {
+        if (e.node == nullptr || state_ != (probe ? State::probe : State::get)) {
+            return; // a probe answered after STARTTLS began, or the connection is gone
+        }
+        if (probe && host_.config().tls.policy != TlsPolicy::optional) {
+            tls_not_offered();
+            return;
+        }
+        if (probe) {
+            state_ = State::get;
+            host_.emit(ev::AUTHNEGOTIATE);
+            if (!host_.current()) {
+                return;
+            }
+        }
+        on_get_reply(e);
+    });
+}
+
+void LegacyProtocol::on_node(const Node& node) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    if (is_stream_error(node)) {
+        fail(stage_event(), stream_error_reason(node));
+        return;
+    }
+    if (node.local_name() == "features" && node.prefix() == "stream") {
+        on_features(node);
+    } else if (state_ == State::proceed && node.ns() == ns_tls) {
+        if (node.local_name() == "proceed") {
+            state_ = State::tls;
+            host_.start_tls();
+        } else {
+            fail(ev::SSLFAIL, {"starttls", 0, "starttls-refused",
+                               "the server refused STARTTLS with <" + node.name() + "/>"});
+        }
+    }
+    // Anything else while logging in (features after TLS, stray stanzas) is not ours.
+}
+
+void LegacyProtocol::on_features(const Node& features) {
+    if (state_ != State::probe) {
+        return;
+    }
+    if (features.child("starttls", ns_tls) != nullptr) {
+        state_ = State::proceed;
+        host_.emit(ev::SSLNEGOTIATE);
+        if (host_.current()) {
+            host_.send(Node("starttls", std::string(ns_tls)));
+        }
+        return;
+    }
+    if (host_.config().tls.policy != TlsPolicy::optional) {
+        tls_not_offered();
+    }
+    // TLS optional and not offered: the answer to the get goes on in the clear.
+}
+
+void LegacyProtocol::on_get_reply(const Event& e) {
+    const Node& reply = *e.node;
+    const std::string type = reply.attr("type");
+    if (type == "error") {
+        fail(ev::AUTHFAIL, iq_error_reason(reply));
+        return;
+    }
+    const Node* fields = reply.child("query", ns_auth);
+    if (type != "result" || fields == nullptr) {
+        fail(ev::AUTHFAIL, {"iq:auth", 0, "malformed-result",
+                            "the server's answer to the iq:auth get carries no field list"});
+        return;
+    }
+    Reason why;
+    const Method method = choose(*fields, why);
+    if (method == Method::none) {
+        fail(ev::AUTHFAIL, std::move(why));
+        return;
+    }
+    send_set(method);
+}
+
+bool LegacyProtocol::allowed(std::string_view method) const {
+    const auto& list = host_.config().sasl.mechanisms;
+    return list.empty() || std::find(list.begin(), list.end(), method) != list.end();
+}
+
+// <digest/> first: the password itself never leaves. <password/> only where it cannot be read.
+LegacyProtocol::Method LegacyProtocol::choose(const Node& fields, Reason& why) const {
+    const bool digest = fields.child("digest") != nullptr && !stream_id_.empty();
+    const bool password = fields.child("password") != nullptr;
+    if (digest && allowed("DIGEST")) {
+        return Method::digest;
+    }
+    const bool clear_ok = host_.encrypted() || host_.config().sasl.allow_plaintext_password;
+    if (password && allowed("PLAIN") && clear_ok) {
+        return Method::password;
+    }
+    why = {"iq:auth", 0, "no-acceptable-mechanism", ""};
+    if (password && allowed("PLAIN")) {
+        why.text = "the server accepts only a plaintext <password/> and the stream is not "
+                   "encrypted (allow_plaintext_password is off); no credentials were sent";
+    } else {
+        why.text = "no iq:auth method both sides accept: the server offers " +
+                   offered_list(&fields) +
+                   (allowed("DIGEST") && allowed("PLAIN")
+                        ? std::string()
+                        : std::string("; the configuration (sasl.mechanisms) allows only ") +
+                              (allowed("DIGEST") ? "DIGEST" : "PLAIN"));
+    }
+    return Method::none;
+}
+
+void LegacyProtocol::send_set(Method method) {
+    const Config& c = host_.config();
+    method_ = method;
+    state_ = State::set;
+    Node iq("iq");
+    iq.set_attr("type", "set");
+    Node& query = iq.add_child("query", std::string(ns_auth));
+    query.add_child("username").add_text(c.username);
+    if (method == Method::digest) {
+        query.add_child("digest").add_text(handshake_digest(stream_id_, c.password));
+    } else {
+        query.add_child("password").add_text(c.password);
+    }
+    query.add_child("resource").add_text(c.resource);
+    host_.request(std::move(iq), [this](const Event& e) { on_set_reply(e); });
+}
+
+void LegacyProtocol::on_set_reply(const Event& e) {
+    if (state_ != State::set || e.node == nullptr) {
+        return;
+    }
+    const Node& reply = *e.node;
+    const std::string type = reply.attr("type");
+    if (type == "error") {
+        fail(ev::AUTHFAIL, iq_error_reason(reply));
+        return;
+    }
+    const Node* form = reply.child("query", ns_auth);
+    if (type != "result" || (form != nullptr && !form->elements().empty())) {
+        std::string text = "the server answered the login with the authentication fields "
+                           "again instead of accepting it: the session is not logged in";
+        if (method_ == Method::digest) {
+            text += " (the server does not really support <digest/>, as Prosody does not)";
+        }
+        fail(ev::AUTHFAIL, {"iq:auth", 0, "unexpected-result", std::move(text)});
+        return;
+    }
+    const Config& c = host_.config();
+    state_ = State::done;
+    host_.set_jid(c.username + "@" + c.hostname + "/" + c.resource);
+    host_.emit(ev::AUTHSUCCESS);
+    if (host_.current()) {
+        host_.ready();
+    }
+}
+
+void LegacyProtocol::on_tls_established() {
+    if (state_ != State::tls) {
+        return;
+    }
+    state_ = State::header;
+    host_.emit(ev::SSLSUCCESS);
+    if (host_.current()) {
+        host_.send_stream_header(); // RFC 6120 §5.4.3.3: a new stream over TLS
+    }
+}
+
+void LegacyProtocol::on_tls_failed(const Reason& reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    state_ = State::failed;
+    host_.emit(ev::SSLFAIL, &reason);
+}
+
+void LegacyProtocol::tls_not_offered() {
+    fail(ev::SSLFAIL,
+         {"starttls", 0, "tls-not-offered",
+          "TLS is required but the server does not offer STARTTLS (on a stream without "
+          "version, ejabberd and jabberd2 offer no features; set version to 1.0 for them); "
+          "no credentials were sent"});
+}
+
+void LegacyProtocol::on_stream_end() {
+    fail(stage_event(),
+         {"negotiate", 0, "stream-closed", "the server closed the stream during the login"});
+}
+
+void LegacyProtocol::on_connection_lost(const Reason& reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    const auto event = stage_event();
+    state_ = State::failed;
+    Reason copy = reason;
+    if (copy.condition.empty()) {
+        copy.condition = "connection-lost";
+    }
+    host_.emit(event, &copy);
+}
+
+void LegacyProtocol::on_timeout() {
+    fail(stage_event(),
+         {"negotiate", 0, "timeout", "the server did not complete this login step in time"});
+}
+
+// Until TLS is settled a failure belongs to TLS when TLS is required; after it, to the login.
+std::string_view LegacyProtocol::stage_event() const {
+    switch (state_) {
+    case State::proceed:
+    case State::tls:
+        return ev::SSLFAIL;
+    case State::header:
+    case State::probe: {
+        const TlsPolicy policy = host_.config().tls.policy;
+        const bool tls_pending =
+            !host_.encrypted() && (policy == TlsPolicy::required || policy == TlsPolicy::direct);
+        return tls_pending ? ev::SSLFAIL : ev::AUTHFAIL;
+    }
+    default:
+        return ev::AUTHFAIL;
+    }
+}
+
+void LegacyProtocol::fail(std::string_view event, Reason reason) {
+    if (state_ == State::done || state_ == State::failed) {
+        return;
+    }
+    state_ = State::failed;
+    host_.fail(event, std::move(reason));
+}
+
+} // namespace pcj::detail

@@ -1,0 +1,62 @@
+// LEGACY: the pre-XMPP client login, jabber:iq:auth (XEP-0078), with STARTTLS when offered.
+#pragma once
+
+#include <string>
+
+#include "protocol.hpp"
+
+namespace pcj::detail {
+
+// XEP-0078 §3 (iq:auth), RFC 6120 §5 (STARTTLS). States:
+//
+//   header ──(encrypted, or TLS disabled)──────────────────────────────▶ get ──▶ set ──▶ READY
+//      └──(TLS possible)──▶ probe ──features with starttls──▶ proceed ──▶ tls ──▶ header
+//                             └──iq:auth answer, no starttls: required → SSLFAIL,
+//                                                          optional → the answer is the get's
+//
+// A pre-XMPP stream has no features: Prosody sends them anyway, ejabberd and jabberd2 do not.
+// No wait can tell "none" from "late", so the first iq:auth get doubles as a probe: a server
+// writes its features right after its header, before it answers anything, so features that
+// have not come by the time the get is answered will never come. With TLS required the probe
+// carries no username, and no credential is ever sent before TLS.
+//
+// Then the get's field list decides: <digest/> (hex SHA-1 of stream id + password) when offered,
+// else <password/> over TLS or with sasl.allow_plaintext_password. sasl.mechanisms may restrict
+// the choice to "DIGEST" and/or "PLAIN" (the <password/> method). Success is an empty result;
+// a result carrying the field form again (Prosody's answer to <digest/>) is a failure.
+class LegacyProtocol final : public Protocol {
+public:
+    explicit LegacyProtocol(ProtocolHost& host) : host_(host) {}
+    std::string_view name() const override { return "LEGACY"; }
+    void on_connected() override;
+    void on_stream_start(const Node& header) override;
+    void on_node(const Node& node) override;
+    void on_stream_end() override;
+    void on_connection_lost(const Reason& reason) override;
+    void on_timeout() override;
+    void on_tls_established() override;
+    void on_tls_failed(const Reason& reason) override;
+
+private:
+    enum class State { header, probe, proceed, tls, get, set, done, failed };
+    enum class Method { none, digest, password };
+
+    void send_get(bool with_username);
+    void on_features(const Node& features);
+    void on_get_reply(const Event& e);
+    void begin_auth(const Node& reply);
+    Method choose(const Node& fields, Reason& why) const;
+    bool allowed(std::string_view method) const;
+    void send_set(Method method);
+    void on_set_reply(const Event& e);
+    void tls_not_offered();
+    std::string_view stage_event() const;
+    void fail(std::string_view event, Reason reason);
+
+    ProtocolHost& host_;
+    State state_ = State::header;
+    Method method_ = Method::none;
+    std::string stream_id_;
+};
+
+} // namespace pcj::detail
