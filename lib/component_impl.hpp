@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "pcj/component.hpp"
 #include "door.hpp"
+#include "pcj/component.hpp"
 #include "pending.hpp"
 #include "protocol.hpp"
 #include "timer.hpp"

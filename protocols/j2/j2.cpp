@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <vector>
 
-#include "base64.hpp"
 #include "pcj/events.hpp"
 #include "pcj/route.hpp"
 
@@ -12,18 +11,6 @@ namespace pcj::detail {
 
 namespace {
 constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
-constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
-
-SaslOptions sasl_options(const Config& c) {
-    SaslOptions o;
-    o.username = c.username;
-    o.password = c.password;
-    o.authzid = c.sasl.authzid;
-    o.hostname = c.hostname;
-    o.allowed = c.sasl.mechanisms;
-    o.allow_plaintext_password = c.sasl.allow_plaintext_password;
-    return o;
-}
 
 // What the router's numeric bind errors mean (jabberd2 router.c).
 std::string bind_error_text(const std::string& code, const Config& c) {
@@ -113,94 +100,32 @@ void J2Protocol::on_features(const Node& features) {
              {"sasl", 0, "no-mechanisms", "the router offers no SASL authentication"});
         return;
     }
-    start_sasl(*mechanisms);
-}
-
-void J2Protocol::start_sasl(const Node& mechanisms) {
-    std::vector<std::string> offered;
-    for (const Node* m : mechanisms.elements()) {
-        if (m->local_name() == "mechanism") {
-            offered.push_back(m->text());
-        }
-    }
-    sasl_ = std::make_unique<SaslClient>(sasl_options(host_.config()));
-    Reason why;
-    const auto mech = sasl_->choose(offered, host_.encrypted(), false, &why);
-    if (!mech) {
-        fail(ev::AUTHFAIL, why);
-        return;
-    }
+    // The router cannot check a channel binding: no -PLUS.
+    sasl_ = std::make_unique<SaslExchange>(host_, "router");
     state_ = State::sasl;
-    host_.emit(ev::AUTHNEGOTIATE);
-    if (!host_.current()) {
-        return;
+    Reason why;
+    if (sasl_->start(*mechanisms, {}, &why) == SaslExchange::Outcome::failed) {
+        fail(ev::AUTHFAIL, std::move(why));
     }
-    SaslStep first = sasl_->start(*mech);
-    if (first.kind == SaslStep::Kind::failed) {
-        fail(ev::AUTHFAIL, first.reason);
-        return;
-    }
-    Node auth("auth", std::string(ns_sasl));
-    auth.set_attr("mechanism", *mech);
-    if (!first.data.empty()) {
-        auth.add_text(base64_encode(first.data));
-    } else if (*mech != "DIGEST-MD5") {
-        auth.add_text("="); // RFC 6120 §6.4.2: an empty initial response
-    }
-    host_.send(auth);
 }
 
 void J2Protocol::on_sasl(const Node& node) {
-    const auto local = node.local_name();
-    if (local == "failure") {
-        Reason r{"sasl", 0, "", ""};
-        for (const Node* c : node.elements()) {
-            if (c->local_name() == "text") {
-                r.text = c->text();
-            } else if (r.condition.empty()) {
-                r.condition = std::string(c->local_name());
-            }
-        }
-        if (r.condition.empty()) {
-            r.condition = "not-authorized";
-        }
-        if (r.text.empty()) {
-            r.text = "the router refused authentication (" + r.condition + ")";
-        }
-        fail(ev::AUTHFAIL, std::move(r));
+    Reason why;
+    switch (sasl_->handle(node, &why)) {
+    case SaslExchange::Outcome::pending:
         return;
-    }
-    const auto data = base64_decode(node.text());
-    if (!data) {
-        fail(ev::AUTHFAIL, {"sasl", 0, "incorrect-encoding",
-                            "the router's <" + node.name() + "/> is not valid base64"});
+    case SaslExchange::Outcome::failed:
+        fail(ev::AUTHFAIL, std::move(why));
         return;
-    }
-    if (local == "challenge") {
-        SaslStep step = sasl_->step(*data);
-        if (step.kind == SaslStep::Kind::failed) {
-            host_.send(Node("abort", std::string(ns_sasl)));
-            fail(ev::AUTHFAIL, step.reason);
-            return;
-        }
-        Node response("response", std::string(ns_sasl));
-        if (!step.data.empty()) {
-            response.add_text(base64_encode(step.data));
-        }
-        host_.send(response);
-    } else if (local == "success") {
-        // The router puts DIGEST-MD5's rspauth here; finish() checks it.
-        SaslStep done = sasl_->finish(*data);
-        if (done.kind != SaslStep::Kind::done) {
-            fail(ev::AUTHFAIL, done.reason);
-            return;
-        }
+    case SaslExchange::Outcome::succeeded:
+        // The router puts DIGEST-MD5's rspauth in <success/>; the exchange has checked it.
         authenticated_ = true;
         state_ = State::features;
         host_.emit(ev::AUTHSUCCESS);
         if (host_.current()) {
             host_.send_stream_header(); // restart the stream, as after SASL in RFC 6120 §6.4.6
         }
+        return;
     }
 }
 

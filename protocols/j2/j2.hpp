@@ -5,7 +5,7 @@
 #include <string>
 
 #include "protocol.hpp"
-#include "sasl.hpp"
+#include "sasl_exchange.hpp"
 
 namespace pcj::detail {
 
@@ -40,7 +40,6 @@ private:
     enum class State { features, proceed, tls, sasl, binding, done, failed };
 
     void on_features(const Node& features);
-    void start_sasl(const Node& mechanisms);
     void on_sasl(const Node& node);
     void start_bind();
     void on_bind_reply(const Event& e);
@@ -50,7 +49,7 @@ private:
     ProtocolHost& host_;
     State state_ = State::features;
     bool authenticated_ = false;
-    std::unique_ptr<SaslClient> sasl_;
+    std::unique_ptr<SaslExchange> sasl_;
 };
 
 } // namespace pcj::detail

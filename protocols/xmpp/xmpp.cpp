@@ -1,7 +1,6 @@
 // XMPP client negotiation (RFC 6120 §5-7, RFC 3921 §3) as a state machine.
 #include "xmpp/xmpp.hpp"
 
-#include "base64.hpp"
 #include "ids.hpp"
 #include "pcj/events.hpp"
 
@@ -9,7 +8,6 @@ namespace pcj::detail {
 
 namespace {
 constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
-constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
 constexpr std::string_view ns_bind = "urn:ietf:params:xml:ns:xmpp-bind";
 constexpr std::string_view ns_session = "urn:ietf:params:xml:ns:xmpp-session";
 constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
@@ -39,16 +37,6 @@ Reason stanza_error_reason(const Node& iq, std::string op) {
     return r;
 }
 
-SaslOptions sasl_options(const Config& c) {
-    SaslOptions o;
-    o.username = c.username;
-    o.password = c.password;
-    o.authzid = c.sasl.authzid;
-    o.hostname = c.hostname;
-    o.allowed = c.sasl.mechanisms;
-    o.allow_plaintext_password = c.sasl.allow_plaintext_password;
-    return o;
-}
 } // namespace
 
 XmppProtocol::XmppProtocol(ProtocolHost& host) : host_(host), resource_(host.config().resource) {}
@@ -121,7 +109,32 @@ void XmppProtocol::negotiate_tls_or_sasl(const Node& features) {
              {"sasl", 0, "no-mechanisms", "the server offers no SASL authentication"});
         return;
     }
-    start_sasl(features, *mechanisms);
+    sasl_ = std::make_unique<SaslExchange>(host_, "server");
+    state_ = State::sasl;
+    Reason why;
+    if (sasl_->start(*mechanisms, usable_binding(features), &why) ==
+        SaslExchange::Outcome::failed) {
+        fail(ev::AUTHFAIL, std::move(why));
+    }
+}
+
+void XmppProtocol::on_sasl(const Node& node) {
+    Reason why;
+    switch (sasl_->handle(node, &why)) {
+    case SaslExchange::Outcome::pending:
+        return;
+    case SaslExchange::Outcome::failed:
+        fail(ev::AUTHFAIL, std::move(why));
+        return;
+    case SaslExchange::Outcome::succeeded:
+        authenticated_ = true;
+        state_ = State::features;
+        host_.emit(ev::AUTHSUCCESS);
+        if (host_.current()) {
+            host_.send_stream_header(); // RFC 6120 §6.4.6: restart the stream
+        }
+        return;
+    }
 }
 
 // Channel binding for -PLUS mechanisms. XEP-0440 lets the server list the types it supports;
@@ -143,92 +156,6 @@ std::pair<std::string, std::string> XmppProtocol::usable_binding(const Node& fea
         }
     }
     return {};
-}
-
-void XmppProtocol::start_sasl(const Node& features, const Node& mechanisms) {
-    std::vector<std::string> offered;
-    for (const Node* m : mechanisms.elements()) {
-        if (m->local_name() == "mechanism") {
-            offered.push_back(m->text());
-        }
-    }
-    sasl_ = std::make_unique<SaslClient>(sasl_options(host_.config()));
-    const auto binding = usable_binding(features);
-    Reason why;
-    const auto mech = sasl_->choose(offered, host_.encrypted(), !binding.first.empty(), &why);
-    if (!mech) {
-        fail(ev::AUTHFAIL, why);
-        return;
-    }
-    state_ = State::sasl;
-    host_.emit(ev::AUTHNEGOTIATE);
-    if (!host_.current()) {
-        return;
-    }
-    SaslStep first = sasl_->start(*mech, binding);
-    if (first.kind == SaslStep::Kind::failed) {
-        fail(ev::AUTHFAIL, first.reason);
-        return;
-    }
-    Node auth("auth", std::string(ns_sasl));
-    auth.set_attr("mechanism", *mech);
-    if (!first.data.empty()) {
-        auth.add_text(base64_encode(first.data));
-    } else if (*mech != "DIGEST-MD5") {
-        auth.add_text("="); // RFC 6120 §6.4.2: an empty initial response
-    }
-    host_.send(auth);
-}
-
-void XmppProtocol::on_sasl(const Node& node) {
-    const auto local = node.local_name();
-    if (local == "failure") {
-        Reason r{"sasl", 0, "", ""};
-        for (const Node* c : node.elements()) {
-            if (c->local_name() == "text") {
-                r.text = c->text();
-            } else if (r.condition.empty()) {
-                r.condition = std::string(c->local_name());
-            }
-        }
-        if (r.condition.empty()) {
-            r.condition = "not-authorized";
-        }
-        if (r.text.empty()) {
-            r.text = "the server refused authentication (" + r.condition + ")";
-        }
-        fail(ev::AUTHFAIL, std::move(r));
-        return;
-    }
-    const auto data = base64_decode(node.text());
-    if (!data) {
-        fail(ev::AUTHFAIL, {"sasl", 0, "incorrect-encoding",
-                            "the server's <" + node.name() + "/> is not valid base64"});
-        return;
-    }
-    if (local == "challenge") {
-        SaslStep step = sasl_->step(*data);
-        if (step.kind == SaslStep::Kind::failed) {
-            host_.send(Node("abort", std::string(ns_sasl)));
-            fail(ev::AUTHFAIL, step.reason);
-            return;
-        }
-        Node response("response", std::string(ns_sasl));
-        if (!step.data.empty()) {
-            response.add_text(base64_encode(step.data));
-        }
-        host_.send(response);
-    } else if (local == "success") {
-        SaslStep done = sasl_->finish(*data);
-        if (done.kind != SaslStep::Kind::done) {
-            fail(ev::AUTHFAIL, done.reason);
-            return;
-        }
-        authenticated_ = true;
-        state_ = State::features;
-        host_.emit(ev::AUTHSUCCESS);
-        host_.send_stream_header(); // RFC 6120 §6.4.6: restart the stream
-    }
 }
 
 void XmppProtocol::start_bind(const Node& features) {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "protocol.hpp"
-#include "sasl.hpp"
+#include "sasl_exchange.hpp"
 
 namespace pcj::detail {
 
@@ -39,7 +39,6 @@ private:
 
     void on_features(const Node& features);
     void negotiate_tls_or_sasl(const Node& features);
-    void start_sasl(const Node& features, const Node& mechanisms);
     std::pair<std::string, std::string> usable_binding(const Node& features) const;
     void on_sasl(const Node& node);
     void start_bind(const Node& features);
@@ -57,7 +56,7 @@ private:
     bool session_needed_ = false;
     unsigned bind_attempts_ = 0;
     std::string resource_;
-    std::unique_ptr<SaslClient> sasl_;
+    std::unique_ptr<SaslExchange> sasl_;
 };
 
 } // namespace pcj::detail

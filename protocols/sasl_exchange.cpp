@@ -1,0 +1,120 @@
+// SaslExchange: the SASL elements on the wire, around lib/sasl's SaslClient.
+#include "sasl_exchange.hpp"
+
+#include <vector>
+
+#include "base64.hpp"
+#include "pcj/events.hpp"
+
+namespace pcj::detail {
+
+namespace {
+
+SaslOptions sasl_options(const Config& c) {
+    SaslOptions o;
+    o.username = c.username;
+    o.password = c.password;
+    o.authzid = c.sasl.authzid;
+    o.hostname = c.hostname;
+    o.allowed = c.sasl.mechanisms;
+    o.allow_plaintext_password = c.sasl.allow_plaintext_password;
+    return o;
+}
+
+// RFC 6120 §6.5: <failure/> carries a defined condition and maybe a <text/>.
+Reason failure_reason(const Node& failure, const std::string& peer) {
+    Reason r{"sasl", 0, "", ""};
+    for (const Node* c : failure.elements()) {
+        if (c->local_name() == "text") {
+            r.text = c->text();
+        } else if (r.condition.empty()) {
+            r.condition = std::string(c->local_name());
+        }
+    }
+    if (r.condition.empty()) {
+        r.condition = "not-authorized";
+    }
+    if (r.text.empty()) {
+        r.text = "the " + peer + " refused authentication (" + r.condition + ")";
+    }
+    return r;
+}
+
+} // namespace
+
+SaslExchange::SaslExchange(ProtocolHost& host, std::string peer)
+    : host_(host), peer_(std::move(peer)) {}
+
+SaslExchange::Outcome SaslExchange::start(const Node& mechanisms,
+                                          const std::pair<std::string, std::string>& binding,
+                                          Reason* why) {
+    std::vector<std::string> offered;
+    for (const Node* m : mechanisms.elements()) {
+        if (m->local_name() == "mechanism") {
+            offered.push_back(m->text());
+        }
+    }
+    client_ = std::make_unique<SaslClient>(sasl_options(host_.config()));
+    const auto mech = client_->choose(offered, host_.encrypted(), !binding.first.empty(), why);
+    if (!mech) {
+        return Outcome::failed;
+    }
+    host_.emit(ev::AUTHNEGOTIATE);
+    if (!host_.current()) {
+        return Outcome::pending;
+    }
+    SaslStep first = client_->start(*mech, binding);
+    if (first.kind == SaslStep::Kind::failed) {
+        *why = first.reason;
+        return Outcome::failed;
+    }
+    Node auth("auth", std::string(ns_sasl));
+    auth.set_attr("mechanism", *mech);
+    if (!first.data.empty()) {
+        auth.add_text(base64_encode(first.data));
+    } else if (*mech != "DIGEST-MD5") {
+        auth.add_text("="); // RFC 6120 §6.4.2: an empty initial response
+    }
+    host_.send(auth);
+    return Outcome::pending;
+}
+
+SaslExchange::Outcome SaslExchange::handle(const Node& node, Reason* why) {
+    const auto local = node.local_name();
+    if (local == "failure") {
+        *why = failure_reason(node, peer_);
+        return Outcome::failed;
+    }
+    if (client_ == nullptr || (local != "challenge" && local != "success")) {
+        return Outcome::pending; // not part of an exchange we started
+    }
+    const auto data = base64_decode(node.text());
+    if (!data) {
+        *why = {"sasl", 0, "incorrect-encoding",
+                "the " + peer_ + "'s <" + node.name() + "/> is not valid base64"};
+        return Outcome::failed;
+    }
+    if (local == "success") {
+        // Verifies the SCRAM server signature or DIGEST-MD5's rspauth when it comes here.
+        SaslStep done = client_->finish(*data);
+        if (done.kind != SaslStep::Kind::done) {
+            *why = done.reason;
+            return Outcome::failed;
+        }
+        return Outcome::succeeded;
+    }
+    SaslStep step = client_->step(*data);
+    if (step.kind == SaslStep::Kind::failed) {
+        host_.send(Node("abort", std::string(ns_sasl)));
+        *why = step.reason;
+        return Outcome::failed;
+    }
+    Node response("response", std::string(ns_sasl));
+    if (!step.data.empty()) {
+        response.add_text(base64_encode(step.data));
+    }
+    host_.send(response);
+    return Outcome::pending;
+}
+
+} // namespace pcj::detail

@@ -1,0 +1,41 @@
+// SaslExchange: RFC 6120 §6's <auth/>, <challenge/>, <response/>, <success/> and <failure/>,
+// shared by the XMPP client and the jabberd2 router component.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "protocol.hpp"
+#include "sasl.hpp"
+
+namespace pcj::detail {
+
+inline constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+
+// One authentication. start() picks the mechanism (pcj's preference among those offered),
+// fires PCJ_AUTHNEGOTIATE and sends <auth/>; handle() takes each SASL element the peer sends.
+// The caller owns the state machine around it: on `succeeded` it fires PCJ_AUTHSUCCESS and
+// restarts the stream, on `failed` it fails with PCJ_AUTHFAIL and the reason.
+class SaslExchange {
+public:
+    enum class Outcome { pending, succeeded, failed };
+
+    // peer names the other side in reasons ("server", "router").
+    SaslExchange(ProtocolHost& host, std::string peer);
+
+    // `mechanisms` is the <mechanisms/> feature; `binding` the channel binding the peer can check
+    // (empty type when none). Returns failed (nothing sent) when no mechanism is acceptable, and
+    // pending otherwise — also when a handler of PCJ_AUTHNEGOTIATE replaced the connection.
+    Outcome start(const Node& mechanisms, const std::pair<std::string, std::string>& binding,
+                  Reason* why);
+    // A SASL element from the peer.
+    Outcome handle(const Node& node, Reason* why);
+
+private:
+    ProtocolHost& host_;
+    std::string peer_;
+    std::unique_ptr<SaslClient> client_;
+};
+
+} // namespace pcj::detail
