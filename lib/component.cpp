@@ -28,6 +28,13 @@ void ComponentImpl::on_element(Node node) {
     if (config_.debug) {
         log(LogLevel::debug, "Recd: " + node.to_string(content_ns_));
     }
+    if (events_.revision() != stanza_events_.revision || stanza_events_.any) {
+        const std::uint64_t gen = generation_;
+        emit_stanza_events(node);
+        if (gen != generation_) {
+            return;
+        }
+    }
     if (state_ == State::ready) {
         dispatch_ready(node);
         return;
@@ -43,6 +50,59 @@ void ComponentImpl::on_element(Node node) {
     }
 }
 
+// seeds/000's node, iq, message, presence and iq_<type> events, for every element parsed. A
+// jabberd2 <route/> is classified by the stanza it carries.
+void ComponentImpl::emit_stanza_events(const Node& node) {
+    StanzaEventsWanted& w = stanza_events_;
+    if (events_.revision() != w.revision) {
+        w.revision = events_.revision();
+        w.node = wanted(xs::NODE);
+        w.iq = wanted(xs::IQ);
+        w.message = wanted(xs::MESSAGE);
+        w.presence = wanted(xs::PRESENCE);
+        w.iq_result = wanted(xs::IQ_RESULT);
+        w.iq_set = wanted(xs::IQ_SET);
+        w.iq_get = wanted(xs::IQ_GET);
+        w.iq_error = wanted(xs::IQ_ERROR);
+        w.any = w.node || w.iq || w.message || w.presence || w.iq_result || w.iq_set || w.iq_get ||
+                w.iq_error;
+    }
+    if (!w.any) {
+        return;
+    }
+    const std::uint64_t gen = generation_;
+    if (w.node) {
+        emit(xs::NODE, nullptr, &node);
+    }
+    const Node& stanza = id_bearer(node);
+    if (stanza.ns() == config_.stream_ns || gen != generation_) {
+        return; // <stream:features/>, <stream:error/>: not stanzas
+    }
+    const std::string_view name = stanza.local_name();
+    if (name == "iq") {
+        if (w.iq) {
+            emit(xs::IQ, nullptr, &node);
+        }
+        const std::string* type = stanza.find_attr("type");
+        if (type == nullptr || gen != generation_) {
+            return;
+        }
+        if (*type == "result" && w.iq_result) {
+            emit(xs::IQ_RESULT, nullptr, &node);
+        } else if (*type == "set" && w.iq_set) {
+            emit(xs::IQ_SET, nullptr, &node);
+        } else if (*type == "get" && w.iq_get) {
+            emit(xs::IQ_GET, nullptr, &node);
+        } else if (*type == "error" && w.iq_error) {
+            emit(xs::IQ_ERROR, nullptr, &node);
+        }
+    } else if (name == "message" && w.message) {
+        emit(xs::MESSAGE, nullptr, &node);
+    } else if (name == "presence" && w.presence) {
+        emit(xs::PRESENCE, nullptr, &node);
+    }
+}
+
 void ComponentImpl::dispatch_ready(const Node& node) {
     // (1) A reply to return_to_sender goes to its requester and no further.
     if (deliver_reply(node, true)) {
@@ -53,9 +113,18 @@ void ComponentImpl::dispatch_ready(const Node& node) {
         last_stream_error_condition_ = r.condition;
         last_stream_error_text_ = r.text;
     }
-    // (2) Every matching filter fires its event.
+    const std::uint64_t gen = generation_;
+    // (2) The session's own traffic (roster pushes), then the extensions' stanzas.
+    if (session_.on_inbound(node) || gen != generation_) {
+        return;
+    }
+    if (!extensions_.empty() && owner_ != nullptr) {
+        if (extensions_.dispatch(*owner_, node) || gen != generation_) {
+            return;
+        }
+    }
+    // (3) Every matching filter fires its event.
     if (!filters_.empty()) {
-        const std::uint64_t gen = generation_;
         filters_.evaluate(node, [&](std::string_view event, std::string_view xpath,
                                     std::span<const Node> matches) {
             if (gen != generation_) {
@@ -72,7 +141,7 @@ void ComponentImpl::dispatch_ready(const Node& node) {
             return;
         }
     }
-    // (3) Then PCJ_NODERECEIVED.
+    // (4) Then PCJ_NODERECEIVED.
     emit(ev::NODERECEIVED, nullptr, &node);
 }
 
@@ -169,6 +238,7 @@ void ComponentImpl::write_node(const Node& node) {
         }
     }
     send_bytes(write_buffer_);
+    session_.on_outbound(node);
     emit(ev::NODESENT, nullptr, &node);
 }
 
@@ -261,9 +331,14 @@ std::string_view to_string(State state) {
 }
 
 Component::Component(Config config, uv_loop_t* loop)
-    : impl_(std::make_unique<detail::ComponentImpl>(std::move(config), loop)) {}
+    : impl_(std::make_unique<detail::ComponentImpl>(std::move(config), loop)) {
+    impl_->owner_ = this;
+}
 
-Component::~Component() = default;
+Component::~Component() {
+    // Extensions hear of it while the component is still whole.
+    impl_->extensions_.detach_all(*this);
+}
 
 PubSub& Component::events() {
     return impl_->events_;
@@ -346,6 +421,22 @@ void Component::shutdown() {
     impl_->shutdown();
 }
 
+void Component::abort(Reason reason) {
+    impl_->abort(std::move(reason));
+}
+
+void Component::attach(std::shared_ptr<Extension> extension) {
+    impl_->extensions_.attach(*this, std::move(extension));
+}
+
+bool Component::detach(std::string_view name) {
+    return impl_->extensions_.detach(*this, name);
+}
+
+Extension* Component::extension(std::string_view name) const {
+    return impl_->extensions_.find(name);
+}
+
 const std::string& Component::sid() const {
     return impl_->sid_;
 }
@@ -366,6 +457,18 @@ State Component::state() const {
 }
 std::uint64_t Component::id() const {
     return impl_->id_;
+}
+std::uint64_t Component::connection_id() const {
+    return impl_->connection_id_;
+}
+const Session& Component::session() const {
+    return impl_->session_.state();
+}
+Session& Component::session() {
+    return impl_->session_.state();
+}
+std::chrono::steady_clock::time_point Component::last_received() const {
+    return impl_->last_received_;
 }
 uv_loop_t* Component::loop() const {
     return impl_->loop_;

@@ -33,6 +33,9 @@ std::string HostLink::request(Node node, Handler on_reply) {
 
 void HostLink::emit(std::string_view event, const Reason* reason) {
     if (active_) {
+        if (event == ev::AUTHSUCCESS) {
+            impl_.session_.on_authenticated();
+        }
         impl_.emit(event, reason);
     }
 }
@@ -40,6 +43,7 @@ void HostLink::emit(std::string_view event, const Reason* reason) {
 void HostLink::set_jid(std::string jid) {
     if (active_) {
         impl_.jid_ = std::move(jid);
+        impl_.session_.on_bound(impl_.jid_);
     }
 }
 
@@ -205,6 +209,16 @@ void ComponentImpl::emit(std::string_view event, const Reason* reason, const Nod
     events_.publish(e);
 }
 
+void ComponentImpl::emit(std::string_view event, const Payload& payload, const Node* node,
+                         const Reason* reason) {
+    Event e;
+    e.name = event;
+    e.reason = reason;
+    e.node = node;
+    e.payload = &payload;
+    events_.publish(e);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connecting
 
@@ -250,6 +264,9 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
     stream_error_sent_ = false;
     direct_tls_started_ = false;
     pending_.reseed();
+    connection_id_ = next_connection_id();
+    last_received_ = std::chrono::steady_clock::now();
+    session_.on_connect();
     link_ = std::make_unique<HostLink>(*this);
     protocol_ = make_protocol(*config_.connection_type, *link_);
     state_ = State::connecting;
@@ -286,6 +303,7 @@ void ComponentImpl::on_connected() {
 }
 
 void ComponentImpl::on_data(std::string_view bytes) {
+    last_received_ = std::chrono::steady_clock::now();
     if (tls_) {
         tls_->feed(bytes);
     } else {
@@ -406,6 +424,7 @@ void ComponentImpl::become_ready() {
     }
     state_ = State::ready;
     negotiation_timer_->stop();
+    session_.on_ready();
     emit(ev::READY);
 }
 
@@ -466,6 +485,39 @@ void ComponentImpl::shutdown(const Reason* why) {
     });
 }
 
+void ComponentImpl::abort(Reason reason) {
+    Depth depth(*this);
+    if (state_ == State::disconnected) {
+        return;
+    }
+    if (state_ == State::connecting) {
+        transport_->abort();
+        on_transport_failure(reason); // PCJ_CONNECTFAIL, as any failed attempt
+        return;
+    }
+    if (state_ == State::shutting_down) {
+        transport_->abort(); // the end was coming anyway: complete it now
+        finish_disconnect(shutdown_events_);
+        return;
+    }
+    const State was = state_;
+    const std::uint64_t gen = generation_;
+    state_ = State::shutting_down;
+    negotiation_timer_->stop();
+    transport_->abort();
+    emit(ev::SOCKETFAIL, &reason);
+    if (gen != generation_) {
+        return;
+    }
+    if (was == State::negotiating && protocol_) {
+        protocol_->on_connection_lost(reason);
+        if (gen != generation_) {
+            return;
+        }
+    }
+    finish_disconnect(false);
+}
+
 void ComponentImpl::close_transport_gracefully() {
     if (closing_) {
         return;
@@ -492,6 +544,7 @@ void ComponentImpl::finish_disconnect(bool shutdown_events) {
     shutdown_timer_->stop();
     retire_protocol();
     ++generation_;
+    session_.on_closed();
     const std::uint64_t gen = generation_;
     answer_lost_requests("disconnected");
     if (gen != generation_) {
@@ -549,6 +602,7 @@ void ComponentImpl::on_stream_start(Node header) {
         log(LogLevel::debug, "Recd: " + header.start_tag());
     }
     sid_ = header.attr("id");
+    session_.on_stream_open(header);
     if (state_ == State::negotiating && protocol_) {
         protocol_->on_stream_start(header);
     }

@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "door.hpp"
+#include "extensions.hpp"
 #include "pcj/component.hpp"
 #include "pending.hpp"
 #include "protocol.hpp"
+#include "session.hpp"
 #include "timer.hpp"
 #include "tls.hpp"
 #include "transport.hpp"
@@ -59,12 +61,17 @@ public:
     std::string return_to_sender(Node node, PendingRequest request,
                                  std::chrono::milliseconds timeout);
     void shutdown(const Reason* why = nullptr);
+    void abort(Reason reason);
 
     // -- for HostLink -----------------------------------------------------------------------
     void send_stream_header();
     void write_node(const Node& node);
     std::string internal_request(Node node, Handler on_reply);
     void emit(std::string_view event, const Reason* reason = nullptr, const Node* node = nullptr);
+    // With a typed payload. Build the payload only when wanted(event): it costs allocations.
+    void emit(std::string_view event, const Payload& payload, const Node* node = nullptr,
+              const Reason* reason = nullptr);
+    bool wanted(std::string_view event) const { return events_.wanted(event); }
     void become_ready();
     void start_tls();
     void send_bytes(std::string_view bytes);
@@ -81,6 +88,11 @@ public:
     FilterSet filters_;
     State state_ = State::disconnected;
     std::uint64_t id_;
+    std::uint64_t connection_id_ = 0; // a new one at every connect()
+    Component* owner_ = nullptr;      // the public object, for extensions
+    SessionKeeper session_{*this};
+    ExtensionSet extensions_;
+    std::chrono::steady_clock::time_point last_received_{};
     Logger logger_;
     uv_loop_t* loop_;
     bool owns_loop_;
@@ -104,6 +116,7 @@ private:
     void on_xml_error(const Reason& reason);
 
     void dispatch_ready(const Node& node);
+    void emit_stanza_events(const Node& node);
     bool deliver_reply(const Node& node, bool after_ready);
     void deliver_to_requester(const std::string& id, PendingRequest& request, const Node* reply,
                               const Reason* failure);
@@ -145,6 +158,16 @@ private:
     bool stream_error_sent_ = false;
     bool direct_tls_started_ = false;
     std::string write_buffer_; // reused for serialisation
+
+    // Whether anyone listens to the per-stanza stream events, refreshed when the PubSub's
+    // subscriptions change, so that a stanza costs no lookups when nobody does.
+    struct StanzaEventsWanted {
+        std::uint64_t revision = ~std::uint64_t{0};
+        bool any = false;
+        bool node = false, iq = false, message = false, presence = false;
+        bool iq_result = false, iq_set = false, iq_get = false, iq_error = false;
+    };
+    StanzaEventsWanted stanza_events_;
 };
 
 template <typename F> void ComponentImpl::guarded(const char* where, F&& body) {

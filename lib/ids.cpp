@@ -33,4 +33,9 @@ std::uint64_t next_component_id() {
     return ++counter;
 }
 
+std::uint64_t next_connection_id() {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+}
+
 } // namespace pcj::detail

@@ -13,4 +13,7 @@ std::string random_hex(std::size_t n);
 // A unique id for each Component in the process (1, 2, 3, …).
 std::uint64_t next_component_id();
 
+// A unique id for each connection in the process (1, 2, 3, …; never reused).
+std::uint64_t next_connection_id();
+
 } // namespace pcj::detail

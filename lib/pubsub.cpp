@@ -50,12 +50,14 @@ struct PubSubState {
     // Where each live subscription sits; Topic addresses are stable in an unordered_map.
     std::unordered_map<std::uint64_t, Topic*> owner;
     std::uint64_t next_id = 1;
+    std::uint64_t revision = 0; // bumped by every subscribe and cancel
     unsigned depth = 0;  // nested dispatches in progress
     bool dirty = false;  // some entry was cancelled during a dispatch
     bool closed = false; // the PubSub is gone; nothing more is delivered
 
     std::uint64_t add(Topic& topic, Handler handler) {
         const std::uint64_t id = next_id++;
+        ++revision;
         topic.entries.push_back(Entry{id, std::make_shared<Handler>(std::move(handler))});
         ++topic.live;
         owner.emplace(id, &topic);
@@ -72,6 +74,7 @@ struct PubSubState {
             return nullptr;
         Topic& topic = *it->second;
         owner.erase(it);
+        ++revision;
         HandlerPtr doomed;
         for (auto e = topic.entries.begin(); e != topic.entries.end(); ++e) {
             if (e->id != id)
@@ -263,6 +266,10 @@ void PubSub::publish(const Event& event) {
 std::size_t PubSub::subscriber_count(std::string_view event) const {
     auto it = state_->topics.find(event);
     return it == state_->topics.end() ? 0 : it->second.live;
+}
+
+std::uint64_t PubSub::revision() const {
+    return state_->revision;
 }
 
 bool PubSub::wanted(std::string_view event) const {

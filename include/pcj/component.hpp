@@ -12,9 +12,11 @@
 
 #include "pcj/config.hpp"
 #include "pcj/events.hpp"
+#include "pcj/extension.hpp"
 #include "pcj/log.hpp"
 #include "pcj/node.hpp"
 #include "pcj/pubsub.hpp"
+#include "pcj/session.hpp"
 
 struct uv_loop_s;
 typedef struct uv_loop_s uv_loop_t; // the one libuv type in pcj's API, and only as a pointer
@@ -83,6 +85,17 @@ public:
     // closes the socket. PCJ_STREAMEND, PCJ_SHUTDOWN_START, PCJ_SOCKETDISCONNECT and
     // PCJ_SHUTDOWN_FINISH fire exactly once each. Does nothing when not connected.
     void shutdown();
+    // Drops the connection at once, without the closing handshake (for a peer that stopped
+    // answering): PCJ_SOCKETFAIL with the reason, then PCJ_SOCKETDISCONNECT. Requests waiting
+    // for replies get "disconnected"; the queue is kept. Does nothing when not connected.
+    void abort(Reason reason);
+
+    // -- extensions ------------------------------------------------------------------------
+    // Attaches an extension (throws Error when one with the same name is attached already).
+    void attach(std::shared_ptr<Extension> extension);
+    // Detaches the extension with this name; false when there is none.
+    bool detach(std::string_view name);
+    Extension* extension(std::string_view name) const;
 
     // -- accessors -------------------------------------------------------------------------
     const std::string& sid() const; // id of the current stream, "" before one started
@@ -93,6 +106,14 @@ public:
     State state() const;
     bool ready() const { return state() == State::ready; }
     std::uint64_t id() const; // unique among the process's components
+    // The current connection's unique id (the `id` of its socket records): a new one for every
+    // connect(), never reused in the process; 0 before the first connect().
+    std::uint64_t connection_id() const;
+    // The session state of seeds/002 (type, JID parts, presence, roster, …).
+    const Session& session() const;
+    Session& session();
+    // When the last bytes arrived from the peer (the connect time before any).
+    std::chrono::steady_clock::time_point last_received() const;
 
     // -- loop ------------------------------------------------------------------------------
     uv_loop_t* loop() const;

@@ -5,6 +5,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
+
+#include "pcj/payload.hpp"
 
 namespace pcj {
 
@@ -50,6 +53,115 @@ inline constexpr std::array<std::string_view, 28> all = {
     SHUTDOWN_START,   SHUTDOWN_FINISH, SOCKETFAIL,  SOCKETDISCONNECT};
 } // namespace ev
 
+// The connection events of seeds/000, with its names. Payloads: see doc/events.md.
+namespace net {
+inline constexpr std::string_view TCP_ESTABLISHED = "tcp_established";     // Endpoint
+inline constexpr std::string_view TCP_RESTABLISHED = "tcp_restablished";   // Endpoint
+inline constexpr std::string_view TCP_DOWNGRADED = "tcp_downgraded";       // reason
+inline constexpr std::string_view TCP_DISCONNECT = "tcp_disconnect";       // reason when lost
+inline constexpr std::string_view TCP_FAILED = "tcp_failed";               // reason
+inline constexpr std::string_view SSL_START = "ssl_start";                 //
+inline constexpr std::string_view SSL_ESTABLISHED = "ssl_established";     // TlsInfo
+inline constexpr std::string_view SSL_INVALID_CHAIN = "ssl_invalid_chain"; // reason
+inline constexpr std::string_view SSL_INVALID_CERT = "ssl_invalid_cert";   // reason
+inline constexpr std::string_view SSL_FAILED = "ssl_failed";               // reason
+inline constexpr std::string_view WRITE = "write";                         // Traffic
+inline constexpr std::string_view READ = "read";                           // Traffic
+inline constexpr std::string_view READY_TO_WRITE = "ready_to_write";       // Traffic
+inline constexpr std::string_view READY_TO_READ = "ready_to_read";         //
+
+inline constexpr std::array<std::string_view, 14> all = {
+    TCP_ESTABLISHED, TCP_RESTABLISHED,  TCP_DOWNGRADED,   TCP_DISCONNECT, TCP_FAILED, SSL_START,
+    SSL_ESTABLISHED, SSL_INVALID_CHAIN, SSL_INVALID_CERT, SSL_FAILED,     WRITE,      READ,
+    READY_TO_WRITE,  READY_TO_READ};
+} // namespace net
+
+// The XML stream events of seeds/000, with its names.
+namespace xs {
+inline constexpr std::string_view FEED = "feed";                     // Text
+inline constexpr std::string_view OPEN = "open";                     // node: the peer's header
+inline constexpr std::string_view CLOSED = "closed";                 //
+inline constexpr std::string_view ERROR = "error";                   // node, reason
+inline constexpr std::string_view UNHANDLED_XML = "unhandled_xml";   // Text, reason
+inline constexpr std::string_view NODE = "node";                     // node
+inline constexpr std::string_view IQ = "iq";                         // node
+inline constexpr std::string_view MESSAGE = "message";               // node
+inline constexpr std::string_view PRESENCE = "presence";             // node
+inline constexpr std::string_view IQ_RESULT = "iq_result";           // node
+inline constexpr std::string_view IQ_SET = "iq_set";                 // node
+inline constexpr std::string_view IQ_GET = "iq_get";                 // node
+inline constexpr std::string_view IQ_ERROR = "iq_error";             // node
+inline constexpr std::string_view START_STREAM = "start_stream";     // node: our header
+inline constexpr std::string_view START_TLS = "start_tls";           // node: <starttls/>
+inline constexpr std::string_view TLS_PROCEED = "tls_proceed";       // node: <proceed/>
+inline constexpr std::string_view SASL_SUPPORT = "sasl_support";     // node, Mechanisms
+inline constexpr std::string_view SASL_CHALLENGE = "sasl_challenge"; // node, SaslStep
+inline constexpr std::string_view SASL_RESPONSE = "sasl_response";   // node, SaslStep
+inline constexpr std::string_view SASL_SUCCESS = "sasl_success";     // node, SaslStep
+inline constexpr std::string_view SASL_FAILURE = "sasl_failure";     // node, SaslStep, reason
+inline constexpr std::string_view BIND_SUPPORT = "bind_support";     // node: <bind/>
+inline constexpr std::string_view BOUND_JID = "bound_jid";           // node, Jid
+inline constexpr std::string_view USER_REGISTRATION = "user_registration"; // node: <register/>
+inline constexpr std::string_view SUCCESS_HANDSHAKE = "success_handshake"; // node
+
+inline constexpr std::array<std::string_view, 25> all = {FEED,
+                                                         SUCCESS_HANDSHAKE,
+                                                         OPEN,
+                                                         CLOSED,
+                                                         ERROR,
+                                                         UNHANDLED_XML,
+                                                         NODE,
+                                                         IQ,
+                                                         MESSAGE,
+                                                         PRESENCE,
+                                                         IQ_RESULT,
+                                                         IQ_SET,
+                                                         IQ_GET,
+                                                         IQ_ERROR,
+                                                         START_STREAM,
+                                                         START_TLS,
+                                                         TLS_PROCEED,
+                                                         SASL_SUPPORT,
+                                                         SASL_CHALLENGE,
+                                                         SASL_RESPONSE,
+                                                         SASL_SUCCESS,
+                                                         SASL_FAILURE,
+                                                         BIND_SUPPORT,
+                                                         BOUND_JID,
+                                                         USER_REGISTRATION};
+} // namespace xs
+
+// The socket records of seeds/004 (Qore's event names); each carries a SocketRecord.
+namespace sock {
+inline constexpr std::string_view HOSTNAME_LOOKUP = "EVENT_HOSTNAME_LOOKUP";
+inline constexpr std::string_view HOSTNAME_RESOLVED = "EVENT_HOSTNAME_RESOLVED";
+inline constexpr std::string_view CONNECTING = "EVENT_CONNECTING";
+inline constexpr std::string_view CONNECTED = "EVENT_CONNECTED";
+inline constexpr std::string_view START_SSL = "EVENT_START_SSL";
+inline constexpr std::string_view SSL_ESTABLISHED = "EVENT_SSL_ESTABLISHED";
+inline constexpr std::string_view PACKET_READ = "EVENT_PACKET_READ";
+inline constexpr std::string_view PACKET_SENT = "EVENT_PACKET_SENT";
+inline constexpr std::string_view CHANNEL_CLOSED = "EVENT_CHANNEL_CLOSED";
+inline constexpr std::string_view DELETED = "EVENT_DELETED";
+inline constexpr std::string_view OPEN_FILE = "EVENT_OPEN_FILE";
+inline constexpr std::string_view FILE_OPENED = "EVENT_FILE_OPENED";
+inline constexpr std::string_view DATA_READ = "EVENT_DATA_READ";
+
+inline constexpr std::array<std::string_view, 13> all = {
+    HOSTNAME_LOOKUP, HOSTNAME_RESOLVED, CONNECTING,  CONNECTED,      START_SSL,
+    SSL_ESTABLISHED, PACKET_READ,       PACKET_SENT, CHANNEL_CLOSED, DELETED,
+    OPEN_FILE,       FILE_OPENED,       DATA_READ};
+} // namespace sock
+
+// Events of the built-in extensions and of the session (see pcj/extension.hpp, pcj/session.hpp).
+namespace ext {
+inline constexpr std::string_view QUERY_INFO = "query_info";       // node, DiscoInfo / reason
+inline constexpr std::string_view QUERY_ITEMS = "query_items";     // node, DiscoItems / reason
+inline constexpr std::string_view ROSTER_LOADED = "roster_loaded"; // node / reason
+inline constexpr std::string_view ROSTER_PUSHED = "roster_pushed"; // node, RosterChange
+inline constexpr std::string_view PING_TIMEOUT = "ping_timeout";   // reason
+} // namespace ext
+
 // Why something failed. Every failure event carries one.
 struct Reason {
     std::string op; // what failed: "connect", "read", "write", "resolve", "handshake", "xml", …
@@ -64,10 +176,16 @@ struct Reason {
 // copy what must outlive it.
 struct Event {
     std::string_view name;
-    const Node* node = nullptr;     // the node concerned: stanza, stream header, RTS reply
-    const Reason* reason = nullptr; // set on failure events
-    std::string_view xpath;         // filter events: the expression that matched
-    std::span<const Node> matches;  // filter events: the nodes the expression selected
+    const Node* node = nullptr;       // the node concerned: stanza, stream header, RTS reply
+    const Reason* reason = nullptr;   // set on failure events
+    std::string_view xpath;           // filter events: the expression that matched
+    std::span<const Node> matches;    // filter events: the nodes the expression selected
+    const Payload* payload = nullptr; // the typed details of seeds' events (payload.hpp)
+
+    // The payload as T, or null when the event carries none of that type.
+    template <typename T> const T* get() const {
+        return payload != nullptr ? std::get_if<T>(payload) : nullptr;
+    }
 };
 
 } // namespace pcj

@@ -65,6 +65,9 @@ public:
     std::size_t subscriber_count(std::string_view event) const;
     // True when someone (a named subscriber or a tap) would receive this event.
     bool wanted(std::string_view event) const;
+    // Changes whenever a subscription is added or cancelled: lets a publisher cache wanted()
+    // for events it would otherwise look up for every stanza.
+    std::uint64_t revision() const;
 
 private:
     std::shared_ptr<detail::PubSubState> state_;

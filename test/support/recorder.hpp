@@ -16,6 +16,7 @@ struct Seen {
     std::optional<Reason> reason;
     std::string xpath;
     std::vector<Node> matches;
+    Payload payload;
 };
 
 class Recorder {
@@ -32,21 +33,37 @@ public:
               }
               s.xpath = std::string(e.xpath);
               s.matches.assign(e.matches.begin(), e.matches.end());
+              if (e.payload != nullptr) {
+                  s.payload = *e.payload;
+              }
               seen.push_back(std::move(s));
           })) {}
 
     std::vector<Seen> seen;
 
-    // Names in order, leaving out the chatty per-node events unless asked for.
+    // PCJ's status events in order, leaving out the chatty per-node ones unless asked for.
     std::vector<std::string> names(bool with_nodes = false) const {
         std::vector<std::string> out;
         for (const auto& s : seen) {
+            if (!s.name.starts_with("PCJ_")) {
+                continue; // the seeds' other families: see names_in()
+            }
             if (!with_nodes &&
                 (s.name == ev::NODESENT || s.name == ev::NODERECEIVED || s.name == ev::NODEQUEUED ||
                  s.name == ev::RTS_START || s.name == ev::RTS_FINISH)) {
                 continue;
             }
             out.push_back(s.name);
+        }
+        return out;
+    }
+    // The names of the events that are in `family` (e.g. net::all, xs::all, sock::all), in order.
+    template <typename Family> std::vector<std::string> names_in(const Family& family) const {
+        std::vector<std::string> out;
+        for (const auto& s : seen) {
+            if (std::find(family.begin(), family.end(), s.name) != family.end()) {
+                out.push_back(s.name);
+            }
         }
         return out;
     }

@@ -1,0 +1,154 @@
+// The typed details of the socket, connection, stream and extension events (Event::payload).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace pcj {
+
+// -- socket records (seeds/004: Qore's event hashes) ------------------------------------------
+
+// Where a record comes from (Qore's SOURCE_* codes).
+enum class Source { socket = 1, tls = 2, file = 3 };
+std::string_view to_string(Source source);
+
+// The record's event code (Qore's EVENT_* codes); sock:: has the matching event names.
+enum class Code {
+    hostname_lookup = 1,
+    hostname_resolved,
+    connecting,
+    connected,
+    start_ssl,
+    ssl_established,
+    packet_read,
+    packet_sent,
+    channel_closed,
+    deleted,
+    open_file,
+    file_opened,
+    data_read,
+};
+std::string_view to_string(Code code); // the event name, "EVENT_PACKET_READ"
+
+// One socket record. The first three fields are the common keys every record carries; of the
+// others only those its event lists are set (see doc/events.md).
+struct SocketRecord {
+    Code code{};
+    Source source{};
+    std::uint64_t id = 0; // the connection's unique id (Component::connection_id())
+
+    std::string name;        // HOSTNAME_LOOKUP: the name looked up; file events: the file name
+    std::string address;     // HOSTNAME_RESOLVED, CONNECTING: the numeric address
+    int family = 0;          // CONNECTING: AF_INET or AF_INET6
+    std::uint16_t port = 0;  // CONNECTING
+    std::uint64_t bytes = 0; // PACKET_READ, PACKET_SENT, DATA_READ: bytes in this packet
+    std::uint64_t total = 0; // the running total of bytes read (or sent) on the connection
+    std::uint64_t total_to_send = 0; // PACKET_SENT: bytes handed to the socket so far
+    std::string cipher;              // SSL_ESTABLISHED
+    std::string protocol;            // SSL_ESTABLISHED: "TLS1.3"
+    std::string purpose; // file events: "ca_file", "ca_dir", "client_cert", "client_key"
+};
+
+// -- connection and stream events (seeds/000) -------------------------------------------------
+
+// tcp_established, tcp_restablished: the peer address the connection reached.
+struct Endpoint {
+    std::string address;
+    int family = 0;
+    std::uint16_t port = 0;
+};
+
+// ssl_established.
+struct TlsInfo {
+    std::string cipher;
+    std::string protocol;
+    std::string peer;      // the name the certificate was checked against
+    bool verified = false; // false only when the configuration turned verification off
+};
+
+// read, write, ready_to_write: byte counts on the connection (after TLS: the plaintext).
+struct Traffic {
+    std::uint64_t bytes = 0;
+    std::uint64_t total = 0;
+};
+
+// feed (the XML text given to the parser), unhandled_xml (the input it rejected).
+struct Text {
+    std::string text;
+};
+
+// sasl_support: the mechanisms the server offers, in its order.
+struct Mechanisms {
+    std::vector<std::string> names;
+};
+
+// sasl_challenge, sasl_response, sasl_success, sasl_failure. `data` is the base64 text of the
+// element for challenges and successes; a response never carries its data (it may hold the
+// password), only its length.
+struct SaslStep {
+    std::string mechanism;
+    std::string data;
+    std::size_t length = 0;
+};
+
+// bound_jid: the address the server assigned.
+struct Jid {
+    std::string full;
+    std::string local;
+    std::string domain;
+    std::string resource;
+};
+
+// -- extension events --------------------------------------------------------------------------
+
+struct DiscoIdentity {
+    std::string category;
+    std::string type;
+    std::string name;
+    std::string lang;
+};
+
+// query_info: XEP-0030 disco#info of `jid` (and `node`).
+struct DiscoInfo {
+    std::string jid;
+    std::string node;
+    std::vector<DiscoIdentity> identities;
+    std::vector<std::string> features;
+};
+
+struct DiscoItem {
+    std::string jid;
+    std::string node;
+    std::string name;
+};
+
+// query_items: XEP-0030 disco#items of `jid` (and `node`).
+struct DiscoItems {
+    std::string jid;
+    std::string node;
+    std::vector<DiscoItem> items;
+};
+
+// One contact of the roster (RFC 6121 §2.1.2).
+struct RosterItem {
+    std::string jid;
+    std::string name;
+    std::string subscription = "none"; // none, to, from, both, remove (in a push)
+    bool ask = false;                  // ask='subscribe'
+    std::vector<std::string> groups;
+};
+
+// roster_pushed: the item as the push set it.
+struct RosterChange {
+    RosterItem item;
+    std::string version; // the roster version the push carried, if any
+};
+
+// Everything an event may carry beside its node and reason; std::monostate when nothing.
+using Payload = std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text,
+                             Mechanisms, SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange>;
+
+} // namespace pcj

@@ -1,0 +1,70 @@
+// Session: the state of a component's session, as Prosody's session structure names it
+// (seeds/002), readable at any time.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pcj/events.hpp"
+#include "pcj/node.hpp"
+#include "pcj/payload.hpp"
+
+namespace pcj {
+
+namespace detail {
+class ComponentImpl;
+class SessionKeeper;
+} // namespace detail
+
+class Session {
+public:
+    // "c2s_unauthed" until authenticated, then "c2s" (XMPP, LEGACY); "component_unauthed" then
+    // "component" (JABBERD14_COMPONENT, JABBERD20_COMPONENT).
+    std::string_view type() const { return type_; }
+    const std::string& username() const { return username_; } // "" before authentication
+    const std::string& host() const { return host_; }         // "" before the stream opened
+    const std::string& resource() const { return resource_; } // "" before bind
+    const std::string& full_jid() const { return full_jid_; } // "" before bind
+    int priority() const { return priority_; }
+    // The last undirected presence sent without a type; reset by an unavailable one.
+    const std::optional<Node>& presence() const { return presence_; }
+    // True once the roster was requested: the server then pushes roster changes.
+    bool interested() const { return interested_; }
+    // The roster by bare JID, kept current by pushes.
+    const std::map<std::string, RosterItem>& roster() const { return roster_; }
+    const std::string& roster_version() const { return roster_version_; }
+    // The stream is open (Prosody's `notopen` is its negation).
+    bool open() const { return open_; }
+
+    // Prosody's predicates.
+    bool connected_resource() const { return !full_jid_.empty(); }
+    bool available_resource() const { return connected_resource() && presence_.has_value(); }
+    bool interested_resource() const { return connected_resource() && interested_; }
+
+    // Component::output(node).
+    void send(Node node);
+    // Component::shutdown(), with the reason carried by PCJ_SHUTDOWN_START.
+    void close();
+    void close(Reason reason);
+
+private:
+    friend class detail::SessionKeeper;
+    explicit Session(detail::ComponentImpl& impl) : impl_(impl) {}
+
+    detail::ComponentImpl& impl_;
+    std::string type_ = "c2s_unauthed";
+    std::string username_;
+    std::string host_;
+    std::string resource_;
+    std::string full_jid_;
+    int priority_ = 0;
+    std::optional<Node> presence_;
+    bool interested_ = false;
+    std::map<std::string, RosterItem> roster_;
+    std::string roster_version_;
+    bool open_ = false;
+};
+
+} // namespace pcj

@@ -1,0 +1,101 @@
+// ExtensionSet: attach, detach, and the matching that decides which extension sees a stanza.
+#include "extensions.hpp"
+
+#include <algorithm>
+
+#include "pcj/error.hpp"
+#include "pcj/route.hpp"
+
+namespace pcj::detail {
+
+void ExtensionSet::attach(Component& component, std::shared_ptr<Extension> extension) {
+    if (!extension) {
+        throw Error("attach: the extension must not be null");
+    }
+    if (find(extension->name()) != nullptr) {
+        throw Error("attach: an extension named '" + std::string(extension->name()) +
+                    "' is attached already");
+    }
+    entries_.push_back(Entry{extension, extension->handles()});
+    extension->attached(component);
+}
+
+bool ExtensionSet::detach(Component& component, std::string_view name) {
+    auto it = std::find_if(entries_.begin(), entries_.end(),
+                           [name](const Entry& e) { return e.extension->name() == name; });
+    if (it == entries_.end()) {
+        return false;
+    }
+    std::shared_ptr<Extension> gone = std::move(it->extension);
+    entries_.erase(it);
+    gone->detached(component);
+    return true;
+}
+
+void ExtensionSet::detach_all(Component& component) {
+    while (!entries_.empty()) {
+        std::shared_ptr<Extension> gone = std::move(entries_.back().extension);
+        entries_.pop_back();
+        gone->detached(component);
+    }
+}
+
+Extension* ExtensionSet::find(std::string_view name) const {
+    for (const auto& e : entries_) {
+        if (e.extension->name() == name) {
+            return e.extension.get();
+        }
+    }
+    return nullptr;
+}
+
+bool ExtensionSet::selects(const Entry& entry, const Node& stanza) {
+    for (const auto& m : entry.matches) {
+        if (!m.element.empty() && stanza.local_name() != m.element) {
+            continue;
+        }
+        if (!m.type.empty()) {
+            const std::string* type = stanza.find_attr("type");
+            if (type == nullptr || *type != m.type) {
+                continue;
+            }
+        }
+        if (!m.child_ns.empty()) {
+            const auto& kids = stanza.children();
+            const bool found = std::any_of(kids.begin(), kids.end(), [&](const Node& c) {
+                return !c.is_text() && c.ns() == m.child_ns;
+            });
+            if (!found) {
+                continue;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+bool ExtensionSet::dispatch(Component& component, const Node& stanza) {
+    if (entries_.empty()) {
+        return false;
+    }
+    const Node* payload = route_payload(stanza);
+    const Node& inner = payload != nullptr ? *payload : stanza;
+    // A handler may attach or detach extensions: walk a snapshot of those that match.
+    std::vector<std::shared_ptr<Extension>> chosen;
+    for (const auto& e : entries_) {
+        if (selects(e, inner)) {
+            chosen.push_back(e.extension);
+        }
+    }
+    for (const auto& extension : chosen) {
+        if (find(extension->name()) != extension.get()) {
+            continue; // detached by an earlier handler
+        }
+        if (extension->on_stanza(component, stanza)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace pcj::detail

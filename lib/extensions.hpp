@@ -1,0 +1,35 @@
+// ExtensionSet: the extensions attached to one component, and the stanzas offered to them.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pcj/extension.hpp"
+#include "pcj/node.hpp"
+
+namespace pcj::detail {
+
+class ExtensionSet {
+public:
+    // Throws pcj::Error when an extension with the same name is attached already.
+    void attach(Component& component, std::shared_ptr<Extension> extension);
+    bool detach(Component& component, std::string_view name);
+    void detach_all(Component& component);
+    Extension* find(std::string_view name) const;
+    bool empty() const { return entries_.empty(); }
+
+    // Offers the stanza (for a jabberd2 <route/>: matched on the stanza inside) to every
+    // extension whose StanzaMatch list selects it, in attach order, until one consumes it.
+    bool dispatch(Component& component, const Node& stanza);
+
+private:
+    struct Entry {
+        std::shared_ptr<Extension> extension;
+        std::vector<StanzaMatch> matches;
+    };
+    static bool selects(const Entry& entry, const Node& stanza);
+    std::vector<Entry> entries_;
+};
+
+} // namespace pcj::detail
