@@ -31,13 +31,24 @@ std::string HostLink::request(Node node, Handler on_reply) {
     return active_ ? impl_.internal_request(std::move(node), std::move(on_reply)) : std::string();
 }
 
-void HostLink::emit(std::string_view event, const Reason* reason) {
+void HostLink::emit(std::string_view event, const Reason* reason, const Node* node) {
     if (active_) {
         if (event == ev::AUTHSUCCESS) {
             impl_.session_.on_authenticated();
         }
-        impl_.emit(event, reason);
+        impl_.emit(event, reason, node);
     }
+}
+
+void HostLink::emit(std::string_view event, const Payload& payload, const Node* node,
+                    const Reason* reason) {
+    if (active_) {
+        impl_.emit(event, payload, node, reason);
+    }
+}
+
+bool HostLink::wanted(std::string_view event) const {
+    return active_ && impl_.wanted(event);
 }
 
 void HostLink::set_jid(std::string jid) {
@@ -115,11 +126,13 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
         tls_options_.client_key_file = config_.tls.client_key_file;
         tls_options_.priority = config_.tls.priority;
         try {
-            // Loaded once per process and shared by every connection with the same options.
-            tls_credentials_ = TlsCredentials::get(tls_options_);
+            // What fails without reading a file fails here; the files are read (once per
+            // process) at the first TLS start, where their records reach subscribers.
+            TlsCredentials::check(tls_options_);
         } catch (const std::exception& e) {
             throw ConfigError(std::string("tls: ") + e.what());
         }
+        tls_possible_ = true;
     }
     if (owns_loop_) {
         loop_ = new uv_loop_t;
@@ -138,26 +151,18 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
         }
     });
 
-    Transport::Callbacks tc;
-    tc.on_connected = [this] {
-        guarded("on_connected", [this] { on_connected(); });
-    };
-    tc.on_data = [this](std::string_view bytes) {
-        guarded("on_data", [this, bytes] { on_data(bytes); });
-    };
-    tc.on_failure = [this](const Reason& r) {
-        guarded("on_failure", [this, &r] { on_transport_failure(r); });
-    };
-    tc.on_closed = [this] {
-        guarded("on_closed", [this] { on_transport_closed(); });
-    };
-    transport_ = std::make_unique<Transport>(loop_, std::move(tc));
+    transport_ = std::make_unique<Transport>(loop_, transport_callbacks());
 
     XmlStream::Callbacks xc;
     xc.on_stream_start = [this](Node header) {
         on_stream_start(std::move(header));
     };
     xc.on_element = [this](Node node) {
+        // xs::ERROR in every state; a stanza costs one string comparison here.
+        if (node.ns() == config_.stream_ns && node.local_name() == "error" &&
+            !announce_stream_error(node)) {
+            return; // a handler replaced the connection
+        }
         on_element(std::move(node));
     };
     xc.on_stream_end = [this] {
@@ -252,6 +257,15 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
     if (gen != generation_) {
         return;
     }
+    // The socket records of the connection this one replaces (no net:: or PCJ event: PCJ's
+    // reconnect drops it silently).
+    if (!announce_closed(false)) {
+        return;
+    }
+    announce_deleted();
+    if (gen != generation_) {
+        return;
+    }
     negotiation_timer_->stop();
     shutdown_timer_->stop();
     xml_->reset();
@@ -265,6 +279,12 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
     direct_tls_started_ = false;
     pending_.reseed();
     connection_id_ = next_connection_id();
+    deleted_owed_ = true;
+    lost_reason_.reset();
+    peer_ = Endpoint{};
+    plain_read_ = 0;
+    plain_written_ = 0;
+    plain_at_drain_ = 0;
     last_received_ = std::chrono::steady_clock::now();
     session_.on_connect();
     link_ = std::make_unique<HostLink>(*this);
@@ -276,6 +296,9 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
         return;
     }
     transport_->connect(std::move(host), port, config_.connect_timeout);
+    if (gen != generation_) {
+        return; // a handler of a lookup record replaced the connection
+    }
     emit(ev::CONNECTING);
 }
 
@@ -291,112 +314,18 @@ void ComponentImpl::on_connected() {
             });
         });
     }
+    if (!announce_connected()) {
+        return;
+    }
     emit(ev::CONNECTED);
     if (gen != generation_ || !protocol_) {
         return;
     }
-    if (config_.tls.policy == TlsPolicy::direct && tls_credentials_) {
+    if (config_.tls.policy == TlsPolicy::direct && tls_possible_) {
         start_tls(); // XEP-0368: the stream starts once TLS is up
         return;
     }
     protocol_->on_connected();
-}
-
-void ComponentImpl::on_data(std::string_view bytes) {
-    last_received_ = std::chrono::steady_clock::now();
-    if (tls_) {
-        tls_->feed(bytes);
-    } else {
-        xml_->feed(bytes);
-    }
-}
-
-void ComponentImpl::send_bytes(std::string_view bytes) {
-    if (tls_ && tls_->established()) {
-        tls_->write(bytes);
-    } else {
-        transport_->write(std::string(bytes));
-    }
-}
-
-void ComponentImpl::start_tls() {
-    if (!tls_credentials_ || tls_) {
-        return;
-    }
-    if (!tls_options_.verify) {
-        log(LogLevel::warning, "TLS certificate verification is OFF for " + config_.hostname +
-                                   ": the connection can be intercepted");
-    }
-    const std::uint64_t gen = generation_;
-    TlsSession::Callbacks cb;
-    cb.send = [this, gen](std::string_view ciphertext) {
-        if (gen == generation_) {
-            transport_->write(std::string(ciphertext));
-        }
-    };
-    cb.on_plaintext = [this, gen](std::string_view plaintext) {
-        if (gen == generation_) {
-            xml_->feed(plaintext);
-        }
-    };
-    cb.on_established = [this, gen] {
-        if (gen == generation_) {
-            on_tls_established();
-        }
-    };
-    cb.on_failure = [this, gen](const Reason& r) {
-        if (gen == generation_) {
-            on_tls_failure(r);
-        }
-    };
-    cb.on_closed = [this, gen] {
-        if (gen == generation_) {
-            on_tls_closed();
-        }
-    };
-    tls_ = std::make_unique<TlsSession>(tls_credentials_, tls_options_, config_.hostname,
-                                        std::move(cb));
-    tls_->start();
-}
-
-void ComponentImpl::on_tls_established() {
-    if (config_.debug) {
-        log(LogLevel::debug, "TLS established: " + tls_->protocol_version() + " " + tls_->cipher());
-    }
-    if (!protocol_) {
-        return;
-    }
-    if (config_.tls.policy == TlsPolicy::direct && !direct_tls_started_) {
-        direct_tls_started_ = true;
-        protocol_->on_connected();
-        return;
-    }
-    protocol_->on_tls_established();
-}
-
-void ComponentImpl::on_tls_failure(const Reason& reason) {
-    if (state_ != State::negotiating && state_ != State::ready) {
-        close_transport_gracefully();
-        return;
-    }
-    const std::uint64_t gen = generation_;
-    state_ = State::shutting_down;
-    shutdown_events_ = false;
-    negotiation_timer_->stop();
-    log(LogLevel::warning, "TLS failed: " + reason.to_string());
-    if (protocol_) {
-        protocol_->on_tls_failed(reason);
-    }
-    if (gen == generation_) {
-        close_transport_gracefully();
-    }
-}
-
-void ComponentImpl::on_tls_closed() {
-    // The peer's close_notify; its TCP close follows and ends the connection.
-    if (state_ == State::shutting_down) {
-        close_transport_gracefully();
-    }
 }
 
 void ComponentImpl::send_stream_header() {
@@ -415,7 +344,11 @@ void ComponentImpl::send_stream_header() {
     // The peer answers a new header with a new stream: parse it from a clean state.
     xml_->reset();
     send_bytes(bytes);
-    emit(ev::STREAMSTART, nullptr, &header);
+    const std::uint64_t gen = generation_;
+    emit(xs::START_STREAM, nullptr, &header);
+    if (gen == generation_) {
+        emit(ev::STREAMSTART, nullptr, &header);
+    }
 }
 
 void ComponentImpl::become_ready() {
@@ -505,6 +438,7 @@ void ComponentImpl::abort(Reason reason) {
     state_ = State::shutting_down;
     negotiation_timer_->stop();
     transport_->abort();
+    note_lost(reason);
     emit(ev::SOCKETFAIL, &reason);
     if (gen != generation_) {
         return;
@@ -550,9 +484,15 @@ void ComponentImpl::finish_disconnect(bool shutdown_events) {
     if (gen != generation_) {
         return;
     }
+    if (!announce_closed(true)) {
+        return;
+    }
     emit(ev::SOCKETDISCONNECT);
     if (shutdown_events && gen == generation_) {
         emit(ev::SHUTDOWN_FINISH);
+    }
+    if (gen == generation_) {
+        announce_deleted();
     }
 }
 
@@ -568,7 +508,13 @@ void ComponentImpl::on_transport_failure(const Reason& reason) {
         const std::uint64_t gen = generation_;
         answer_lost_requests("disconnected");
         if (gen == generation_) {
+            emit(net::TCP_FAILED, &reason);
+        }
+        if (gen == generation_) {
             emit(ev::CONNECTFAIL, &reason);
+        }
+        if (gen == generation_) {
+            announce_deleted();
         }
         return;
     }
@@ -581,6 +527,7 @@ void ComponentImpl::on_transport_failure(const Reason& reason) {
         return;
     }
     const std::uint64_t gen = generation_;
+    note_lost(reason);
     emit(ev::SOCKETFAIL, &reason);
     if (gen != generation_) {
         return;
@@ -592,83 +539,6 @@ void ComponentImpl::on_transport_failure(const Reason& reason) {
         }
     }
     finish_disconnect(false);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Inbound stream events
-
-void ComponentImpl::on_stream_start(Node header) {
-    if (config_.debug) {
-        log(LogLevel::debug, "Recd: " + header.start_tag());
-    }
-    sid_ = header.attr("id");
-    session_.on_stream_open(header);
-    if (state_ == State::negotiating && protocol_) {
-        protocol_->on_stream_start(header);
-    }
-}
-
-void ComponentImpl::on_stream_end() {
-    if (config_.debug) {
-        log(LogLevel::debug, "Recd: </stream:stream>");
-    }
-    const std::uint64_t gen = generation_;
-    switch (state_) {
-    case State::shutting_down:
-        close_transport_gracefully();
-        return;
-    case State::negotiating:
-        if (protocol_) {
-            protocol_->on_stream_end();
-        }
-        break;
-    case State::ready: {
-        Reason why{"stream", 0,
-                   last_stream_error_condition_.empty() ? "peer-closed"
-                                                        : last_stream_error_condition_,
-                   last_stream_error_text_.empty() ? "the server closed the stream"
-                                                   : last_stream_error_text_};
-        shutdown(&why);
-        break;
-    }
-    default:
-        return;
-    }
-    if (gen == generation_ && state_ == State::shutting_down) {
-        close_transport_gracefully();
-    }
-}
-
-void ComponentImpl::on_xml_error(const Reason& reason) {
-    if (state_ == State::shutting_down) {
-        close_transport_gracefully();
-        return;
-    }
-    if (state_ != State::negotiating && state_ != State::ready) {
-        return;
-    }
-    const State was = state_;
-    const std::uint64_t gen = generation_;
-    state_ = State::shutting_down;
-    shutdown_events_ = false;
-    negotiation_timer_->stop();
-    // RFC 6120 §4.9: tell the peer why the stream ends, then close it.
-    send_bytes("<stream:error><" + reason.condition +
-               " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
-               "</stream:stream>");
-    stream_error_sent_ = true;
-    log(LogLevel::warning, "closing the stream: " + reason.to_string());
-    emit(ev::SOCKETFAIL, &reason);
-    if (gen != generation_) {
-        return;
-    }
-    if (was == State::negotiating && protocol_) {
-        protocol_->on_connection_lost(reason);
-        if (gen != generation_) {
-            return;
-        }
-    }
-    close_transport_gracefully();
 }
 
 } // namespace pcj::detail

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,11 @@ public:
     void send_stream_header() override;
     void send(const Node& node) override;
     std::string request(Node node, Handler on_reply) override;
-    void emit(std::string_view event, const Reason* reason = nullptr) override;
+    void emit(std::string_view event, const Reason* reason = nullptr,
+              const Node* node = nullptr) override;
+    void emit(std::string_view event, const Payload& payload, const Node* node = nullptr,
+              const Reason* reason = nullptr) override;
+    bool wanted(std::string_view event) const override;
     void set_jid(std::string jid) override;
     void start_tls() override;
     bool encrypted() const override;
@@ -108,6 +113,7 @@ private:
 
     void on_connected();
     void on_data(std::string_view bytes);
+    void feed_parser(std::string_view bytes);
     void on_transport_failure(const Reason& reason);
     void on_transport_closed();
     void on_stream_start(Node header);
@@ -133,9 +139,46 @@ private:
     void on_tls_established();
     void on_tls_failure(const Reason& reason);
     void on_tls_closed();
+    bool load_tls_credentials();
+
+    // -- seeds' socket records and connection events (component_events.cpp) ------------------
+    // Each returns false when a handler replaced the connection (the caller must stop).
+    Transport::Callbacks transport_callbacks();
+    bool record(Code code, Source source = Source::socket);
+    bool record(SocketRecord& record);
+    void on_resolving(const std::string& host);
+    void on_resolved(const std::vector<std::string>& addresses);
+    void on_connecting(const std::string& address, int family, std::uint16_t port);
+    bool announce_connected();
+    bool announce_tls_established();
+    bool announce_tls_failure(const Reason& reason);
+    void on_sent(std::size_t bytes);
+    void on_drain();
+    bool announce_closed(bool with_disconnect);
+    void announce_deleted();
+    bool announce_stream_error(const Node& error);
+    void note_lost(const Reason& reason) { lost_reason_ = reason; }
+
+    // Whether anyone listens to the per-read and per-write events, refreshed when the PubSub's
+    // subscriptions change: a read or a write costs one comparison when nobody does.
+    struct IoEventsWanted {
+        std::uint64_t revision = ~std::uint64_t{0};
+        bool packet_read = false, read = false, feed = false;
+        bool packet_sent = false, write = false, ready_to_write = false;
+    };
+    const IoEventsWanted& io_wanted() {
+        if (events_.revision() != io_events_.revision) {
+            refresh_io_wanted();
+        }
+        return io_events_;
+    }
+    void refresh_io_wanted();
 
     std::unique_ptr<Transport> transport_;
-    std::shared_ptr<TlsCredentials> tls_credentials_; // loaded at construction when TLS may be used
+    // Loaded at the first TLS start (so that the file records reach subscribers), when TLS may
+    // be used at all (tls_possible_); checked for readability at construction.
+    std::shared_ptr<TlsCredentials> tls_credentials_;
+    bool tls_possible_ = false;
     TlsOptions tls_options_;
     std::unique_ptr<TlsSession> tls_;
     std::vector<std::unique_ptr<TlsSession>> retired_tls_;
@@ -158,6 +201,19 @@ private:
     bool stream_error_sent_ = false;
     bool direct_tls_started_ = false;
     std::string write_buffer_; // reused for serialisation
+
+    // seeds' events: the state behind the socket records and connection events.
+    IoEventsWanted io_events_;
+    Endpoint peer_;                     // the address being tried / connected to
+    std::optional<Reason> lost_reason_; // why this connection is ending, if it was lost
+    std::uint64_t plain_read_ = 0;      // bytes handed to the parser on this connection
+    std::uint64_t plain_written_ = 0;   // bytes written by the component (before TLS)
+    std::uint64_t plain_at_drain_ = 0;  // plain_written_ at the last ready_to_write
+    std::string_view feeding_;          // the bytes the parser is being fed, for unhandled_xml
+    bool name_lookup_ = false;          // the host is a name (not a numeric address)
+    bool socket_open_ = false;          // CONNECTED fired, CHANNEL_CLOSED not yet
+    bool deleted_owed_ = false;         // connect() started a connection, DELETED not yet
+    bool ever_established_ = false;     // a connection of this component reached TCP
 
     // Whether anyone listens to the per-stanza stream events, refreshed when the PubSub's
     // subscriptions change, so that a stanza costs no lookups when nobody does.

@@ -1,4 +1,4 @@
-// TLS on GnuTLS: shared credentials and priorities, and a client session driven through memory.
+// TLS on GnuTLS: a client session driven through memory (credentials: tls_credentials.cpp).
 #include "tls.hpp"
 
 #include <algorithm>
@@ -6,10 +6,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <system_error>
-#include <tuple>
 #include <utility>
 
 #include <arpa/inet.h>
@@ -17,93 +13,13 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <unistd.h>
 
 #include "pcj/error.hpp"
+#include "tls_internal.hpp"
 
 namespace pcj::detail {
 
 namespace {
-
-// verify, ca_file, ca_dir, client_cert_file, client_key_file: every field that changes what
-// gnutls_certificate_credentials_t holds.
-using CredentialsKey = std::tuple<bool, std::string, std::string, std::string, std::string>;
-
-// Both caches live until the process exits: a process uses a handful of configurations, and
-// what they hold is exactly what must not be reloaded per connection (the system bundle costs
-// tens of milliseconds). Sessions keep their own references (shared_ptr for credentials,
-// GnuTLS's reference count for priorities), so the order of destruction at exit is harmless.
-struct Cache {
-    std::mutex mutex;
-    std::map<CredentialsKey, std::shared_ptr<TlsCredentials>> credentials;
-    std::map<std::string, gnutls_priority_t> priorities;
-
-    Cache() = default;
-    Cache(const Cache&) = delete;
-    Cache& operator=(const Cache&) = delete;
-    ~Cache() {
-        for (auto& entry : priorities) {
-            gnutls_priority_deinit(entry.second);
-        }
-    }
-};
-
-Cache& cache() {
-    static Cache instance;
-    return instance;
-}
-
-std::string quoted(std::string_view text) {
-    // Built by appending: GCC 12 warns (-Wrestrict, a false positive) on the '+' chain at -O3.
-    std::string out;
-    out.reserve(text.size() + 2);
-    out.append(1, '"').append(text).append(1, '"');
-    return out;
-}
-
-// The caller holds the cache mutex.
-gnutls_priority_t priority_locked(Cache& c, const std::string& text) {
-    auto found = c.priorities.find(text);
-    if (found != c.priorities.end()) {
-        return found->second;
-    }
-    const std::string effective = text.empty() ? "NORMAL" : text;
-    gnutls_priority_t priority = nullptr;
-    const char* error_at = nullptr;
-    int ret = gnutls_priority_init(&priority, effective.c_str(), &error_at);
-    if (ret < 0) {
-        std::string where = error_at != nullptr ? " at " + quoted(error_at) : std::string();
-        throw Error("TLS priority string " + quoted(effective) + " is invalid" + where + ": " +
-                    gnutls_strerror(ret));
-    }
-    c.priorities.emplace(text, priority);
-    return priority;
-}
-
-gnutls_priority_t priority_for(const std::string& text) {
-    Cache& c = cache();
-    std::lock_guard<std::mutex> lock(c.mutex);
-    return priority_locked(c, text);
-}
-
-// GnuTLS says only "Error while reading file"; the system says why.
-void require_readable(std::string_view what, const std::string& path) {
-    if (::access(path.c_str(), R_OK) != 0) {
-        std::string reason = std::error_code(errno, std::generic_category()).message();
-        throw Error("TLS " + std::string(what) + " " + quoted(path) + ": " + reason);
-    }
-}
-
-// Returns how many certificates a trust loader added; throws when it failed or added none.
-unsigned checked_count(std::string_view what, const std::string& path, int ret) {
-    if (ret < 0) {
-        throw Error("TLS " + std::string(what) + " " + quoted(path) + ": " + gnutls_strerror(ret));
-    }
-    if (ret == 0) {
-        throw Error("TLS " + std::string(what) + " " + quoted(path) + ": no certificate found");
-    }
-    return static_cast<unsigned>(ret);
-}
 
 std::string to_hex(const unsigned char* data, std::size_t size) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -207,104 +123,6 @@ std::string certificate_names(const gnutls_datum_t& der) {
 }
 
 } // namespace
-
-// ---- credentials ---------------------------------------------------------------------------
-
-struct TlsCredentials::Impl {
-    gnutls_certificate_credentials_t credentials = nullptr;
-    std::size_t trusted = 0;
-
-    Impl() = default;
-    Impl(const Impl&) = delete;
-    Impl& operator=(const Impl&) = delete;
-    ~Impl() {
-        if (credentials != nullptr) {
-            gnutls_certificate_free_credentials(credentials);
-        }
-    }
-
-    void load_trust(const TlsOptions& options);
-    void load_client_certificate(const TlsOptions& options);
-};
-
-void TlsCredentials::Impl::load_trust(const TlsOptions& options) {
-    if (options.ca_file.empty() && options.ca_dir.empty()) {
-        int ret = gnutls_certificate_set_x509_system_trust(credentials);
-        if (ret < 0) {
-            throw Error(std::string("TLS: cannot load the system trust store: ") +
-                        gnutls_strerror(ret));
-        }
-        if (ret == 0) {
-            throw Error("TLS: the system trust store holds no certificate (set a CA file)");
-        }
-        trusted += static_cast<unsigned>(ret);
-        return;
-    }
-    if (!options.ca_file.empty()) {
-        require_readable("CA file", options.ca_file);
-        int ret = gnutls_certificate_set_x509_trust_file(credentials, options.ca_file.c_str(),
-                                                         GNUTLS_X509_FMT_PEM);
-        trusted += checked_count("CA file", options.ca_file, ret);
-    }
-    if (!options.ca_dir.empty()) {
-        require_readable("CA directory", options.ca_dir);
-        int ret = gnutls_certificate_set_x509_trust_dir(credentials, options.ca_dir.c_str(),
-                                                        GNUTLS_X509_FMT_PEM);
-        trusted += checked_count("CA directory", options.ca_dir, ret);
-    }
-}
-
-void TlsCredentials::Impl::load_client_certificate(const TlsOptions& options) {
-    if (options.client_cert_file.empty() && options.client_key_file.empty()) {
-        return;
-    }
-    if (options.client_cert_file.empty() || options.client_key_file.empty()) {
-        throw Error("TLS client certificate: both a certificate file and a key file are needed");
-    }
-    require_readable("client certificate", options.client_cert_file);
-    require_readable("client key", options.client_key_file);
-    int ret = gnutls_certificate_set_x509_key_file2(credentials, options.client_cert_file.c_str(),
-                                                    options.client_key_file.c_str(),
-                                                    GNUTLS_X509_FMT_PEM, nullptr, 0);
-    if (ret < 0) {
-        throw Error("TLS client certificate " + quoted(options.client_cert_file) + " with key " +
-                    quoted(options.client_key_file) + ": " + gnutls_strerror(ret));
-    }
-}
-
-std::shared_ptr<TlsCredentials> TlsCredentials::get(const TlsOptions& options) {
-    // Without verification no trust store is needed: do not pay for loading one.
-    CredentialsKey key{options.verify, options.verify ? options.ca_file : std::string(),
-                       options.verify ? options.ca_dir : std::string(), options.client_cert_file,
-                       options.client_key_file};
-    Cache& c = cache();
-    // Loading under the lock makes concurrent first uses wait for one load instead of racing.
-    std::lock_guard<std::mutex> lock(c.mutex);
-    priority_locked(c, options.priority); // a bad priority string is a configuration error
-    auto found = c.credentials.find(key);
-    if (found != c.credentials.end()) {
-        return found->second;
-    }
-    auto impl = std::make_unique<Impl>();
-    int ret = gnutls_certificate_allocate_credentials(&impl->credentials);
-    if (ret < 0) {
-        throw Error(std::string("TLS: cannot allocate credentials: ") + gnutls_strerror(ret));
-    }
-    if (options.verify) {
-        impl->load_trust(options);
-    }
-    impl->load_client_certificate(options);
-    std::shared_ptr<TlsCredentials> credentials(new TlsCredentials(std::move(impl)));
-    c.credentials.emplace(std::move(key), credentials);
-    return credentials;
-}
-
-TlsCredentials::TlsCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-TlsCredentials::~TlsCredentials() = default;
-
-std::size_t TlsCredentials::trusted_count() const {
-    return impl_->trusted;
-}
 
 // ---- session -------------------------------------------------------------------------------
 
@@ -412,7 +230,7 @@ void TlsSession::Impl::setup(const TlsOptions& options) {
     }
     gnutls_priority_t priority = nullptr;
     try {
-        priority = priority_for(options.priority);
+        priority = tls_priority(options.priority);
     } catch (const Error& e) {
         setup_error.text = e.what();
         return;
@@ -593,7 +411,7 @@ bool TlsSession::Impl::check_chain(Reason& why) {
         unsigned count = 0;
         const gnutls_datum_t* certs = gnutls_certificate_get_peers(session, &count);
         std::string names = count > 0 ? certificate_names(certs[0]) : std::string();
-        why.text += " (server name " + quoted(server_name) +
+        why.text += " (server name " + tls_quoted(server_name) +
                     (names.empty() ? "" : ", certificate for " + names) + ")";
     }
     return false;

@@ -26,11 +26,26 @@ struct TlsOptions {
 // Trust store and client certificate, loaded once and shared by every session that uses the
 // same options (thread-safe cache). Loading the system bundle per connection is what makes
 // other libraries spend ~45 ms and ~880 KB per login.
+//
+// pcj reads the CA file, the files of the CA directory, the client certificate and its key
+// itself (GnuTLS gets their contents), so that each open and read can be reported as a socket
+// record (seeds/004: EVENT_OPEN_FILE, EVENT_FILE_OPENED, EVENT_DATA_READ). The system trust
+// store is read by GnuTLS and reported by nothing.
 class TlsCredentials {
 public:
-    // Returns the shared credentials for these options, loading them on first use. Throws
-    // pcj::Error with a clear message (file and GnuTLS's reason) when they cannot be loaded.
-    static std::shared_ptr<TlsCredentials> get(const TlsOptions& options);
+    // Receives a record (code, source file, name, purpose, bytes, total; no id) for each step of
+    // reading a file, as it happens. Called without any lock held; may throw (get() passes the
+    // exception on).
+    using FileObserver = std::function<void(SocketRecord& record)>;
+
+    // Returns the shared credentials for these options, loading them on first use; only a load
+    // reads files, so only the caller that loads them sees `observer` called. Throws pcj::Error
+    // with a clear message (file and the system's or GnuTLS's reason) when they cannot be loaded.
+    static std::shared_ptr<TlsCredentials> get(const TlsOptions& options,
+                                               const FileObserver& observer = {});
+    // What can be checked without reading: every file named is readable, the certificate has its
+    // key, the priority string is valid. Throws pcj::Error like get().
+    static void check(const TlsOptions& options);
     ~TlsCredentials();
     TlsCredentials(const TlsCredentials&) = delete;
     TlsCredentials& operator=(const TlsCredentials&) = delete;

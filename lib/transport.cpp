@@ -197,6 +197,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     std::size_t buffered_ = 0;
     std::uint64_t bytes_read_ = 0;
     std::uint64_t bytes_written_ = 0;
+    std::uint64_t bytes_queued_ = 0;
     Deferred deferred_ = Deferred::none;
     Reason deferred_reason_;
     int emitting_ = 0;      // user callbacks on the stack
@@ -211,6 +212,7 @@ void Transport::Impl::connect(std::string host, std::uint16_t port,
     reset_connection();
     bytes_read_ = 0;
     bytes_written_ = 0;
+    bytes_queued_ = 0;
     host_ = std::move(host);
     port_ = port;
     timeout_ = std::max(timeout, std::chrono::milliseconds(0));
@@ -417,9 +419,11 @@ void Transport::Impl::write(std::string bytes) {
             pending_.append(bytes);
         }
         buffered_ += size; // only once the bytes are really held
+        bytes_queued_ += size;
         return;
     }
     buffered_ += size; // a synchronous failure below resets it with the connection
+    bytes_queued_ += size;
     start_write(std::move(bytes));
 }
 
@@ -476,9 +480,12 @@ void Transport::Impl::write_finished(int status, std::string& data) {
         }
         return;
     }
-    bytes_written_ += data.size();
-    buffered_ -= data.size();
+    const std::size_t sent = data.size();
+    bytes_written_ += sent;
+    buffered_ -= sent;
     data.clear();
+    const std::uint64_t epoch = epoch_;
+    bool drained = false;
     if (!pending_.empty()) {
         std::string next;
         next.swap(pending_);
@@ -486,16 +493,25 @@ void Transport::Impl::write_finished(int status, std::string& data) {
             pending_.swap(data); // the written buffer collects the next batch
         }
         start_write(std::move(next));
+    } else {
+        if (data.capacity() <= kept_capacity && data.capacity() > pending_.capacity()) {
+            pending_.swap(data);
+        }
+        if (state_ == State::closing) {
+            start_shutdown();
+        } else {
+            drained = true;
+        }
+    }
+    // Reported once the next write is under way, so that a callback that writes cannot
+    // overtake the bytes already waiting.
+    if (epoch != epoch_) {
         return;
     }
-    if (data.capacity() <= kept_capacity && data.capacity() > pending_.capacity()) {
-        pending_.swap(data);
+    emit(cb_.on_sent, sent);
+    if (drained && epoch == epoch_ && !writing_ && state_ == State::connected) {
+        emit(cb_.on_drain);
     }
-    if (state_ == State::closing) {
-        start_shutdown();
-        return;
-    }
-    emit(cb_.on_drain);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -713,6 +729,10 @@ std::uint64_t Transport::bytes_read() const {
 
 std::uint64_t Transport::bytes_written() const {
     return impl_->bytes_written_;
+}
+
+std::uint64_t Transport::bytes_queued() const {
+    return impl_->bytes_queued_;
 }
 
 } // namespace pcj::detail

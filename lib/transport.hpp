@@ -36,6 +36,9 @@ public:
         // established connection failed (op "read"/"write"; end of file is op "read", code 0,
         // text "end of file"). After on_failure the transport is closed.
         std::function<void(const Reason& reason)> on_failure;
+        // One write completed: `bytes` more were passed to the kernel (bytes_written() counts
+        // them already). Fires before the on_drain it may lead to.
+        std::function<void(std::size_t bytes)> on_sent;
         // Every byte handed to write() has been passed to the kernel.
         std::function<void()> on_drain;
         // close() finished: buffered writes flushed (or given up) and the socket closed.
@@ -62,6 +65,8 @@ public:
     bool connected() const;
     std::uint64_t bytes_read() const;
     std::uint64_t bytes_written() const;
+    // Bytes accepted by write() on this connection: bytes_written() plus buffered().
+    std::uint64_t bytes_queued() const;
 
 private:
     struct Impl;

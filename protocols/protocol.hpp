@@ -27,7 +27,13 @@ public:
     virtual void send(const Node& node) = 0;
     // An internal return_to_sender: the reply goes to `on_reply` (PCJ_RTS_START fires as in PCJ).
     virtual std::string request(Node node, Handler on_reply) = 0;
-    virtual void emit(std::string_view event, const Reason* reason = nullptr) = 0;
+    virtual void emit(std::string_view event, const Reason* reason = nullptr,
+                      const Node* node = nullptr) = 0;
+    // With a typed payload (the seeds' events). Build it only when wanted(event).
+    virtual void emit(std::string_view event, const Payload& payload, const Node* node = nullptr,
+                      const Reason* reason = nullptr) = 0;
+    // Whether anyone listens to `event`.
+    virtual bool wanted(std::string_view event) const = 0;
     virtual void set_jid(std::string jid) = 0;
     // Starts TLS on the connection (after <proceed/>): on_tls_established or on_tls_failed follows.
     virtual void start_tls() = 0;
@@ -79,5 +85,11 @@ std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host)
 // The condition and text of a <stream:error/> (RFC 6120 §4.9), as a Reason with op "stream".
 Reason stream_error_reason(const Node& error);
 bool is_stream_error(const Node& node);
+
+// Fires seeds/000's feature events for what <stream:features/> advertises, in its order:
+// xs::START_TLS (<starttls/>), xs::SASL_SUPPORT (<mechanisms/>, with their names),
+// xs::BIND_SUPPORT (<bind/>), xs::USER_REGISTRATION (XEP-0077's <register/>). Returns
+// host.current(): false when a handler replaced the connection.
+bool report_features(ProtocolHost& host, const Node& features);
 
 } // namespace pcj::detail

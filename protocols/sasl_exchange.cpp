@@ -59,6 +59,7 @@ SaslExchange::Outcome SaslExchange::start(const Node& mechanisms,
     if (!mech) {
         return Outcome::failed;
     }
+    mechanism_ = *mech;
     host_.emit(ev::AUTHNEGOTIATE);
     if (!host_.current()) {
         return Outcome::pending;
@@ -83,10 +84,15 @@ SaslExchange::Outcome SaslExchange::handle(const Node& node, Reason* why) {
     const auto local = node.local_name();
     if (local == "failure") {
         *why = failure_reason(node, peer_);
+        report(xs::SASL_FAILURE, &node, 0, why);
         return Outcome::failed;
     }
     if (client_ == nullptr || (local != "challenge" && local != "success")) {
         return Outcome::pending; // not part of an exchange we started
+    }
+    report(local == "success" ? xs::SASL_SUCCESS : xs::SASL_CHALLENGE, &node, 0);
+    if (!host_.current()) {
+        return Outcome::pending; // a handler replaced the connection
     }
     const auto data = base64_decode(node.text());
     if (!data) {
@@ -110,11 +116,34 @@ SaslExchange::Outcome SaslExchange::handle(const Node& node, Reason* why) {
         return Outcome::failed;
     }
     Node response("response", std::string(ns_sasl));
+    std::size_t length = 0;
     if (!step.data.empty()) {
-        response.add_text(base64_encode(step.data));
+        std::string encoded = base64_encode(step.data);
+        length = encoded.size();
+        response.add_text(std::move(encoded));
     }
     host_.send(response);
+    if (host_.current()) {
+        report(xs::SASL_RESPONSE, nullptr, length);
+    }
     return Outcome::pending;
+}
+
+// The data is the element's text for what the peer sent; a response passes only its length.
+void SaslExchange::report(std::string_view event, const Node* node, std::size_t length,
+                          const Reason* reason) {
+    if (!host_.wanted(event)) {
+        return;
+    }
+    pcj::SaslStep step;
+    step.mechanism = mechanism_;
+    if (node != nullptr) {
+        step.data = node->text();
+        step.length = step.data.size();
+    } else {
+        step.length = length;
+    }
+    host_.emit(event, Payload(std::move(step)), node, reason);
 }
 
 } // namespace pcj::detail

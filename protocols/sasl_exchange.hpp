@@ -17,6 +17,12 @@ inline constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
 // fires PCJ_AUTHNEGOTIATE and sends <auth/>; handle() takes each SASL element the peer sends.
 // The caller owns the state machine around it: on `succeeded` it fires PCJ_AUTHSUCCESS and
 // restarts the stream, on `failed` it fails with PCJ_AUTHFAIL and the reason.
+//
+// It fires seeds/000's xs::SASL_CHALLENGE and xs::SASL_SUCCESS (the element, and a SaslStep
+// with the mechanism and the element's base64 text) as each arrives, xs::SASL_FAILURE (the
+// element, the mechanism and the reason) for the peer's <failure/>, and xs::SASL_RESPONSE for
+// each <response/> sent — with the mechanism and the base64 length only, and no node: a
+// response may carry the password (PLAIN's is one).
 class SaslExchange {
 public:
     enum class Outcome { pending, succeeded, failed };
@@ -33,8 +39,12 @@ public:
     Outcome handle(const Node& node, Reason* why);
 
 private:
+    void report(std::string_view event, const Node* node, std::size_t length,
+                const Reason* reason = nullptr);
+
     ProtocolHost& host_;
     std::string peer_;
+    std::string mechanism_;
     std::unique_ptr<SaslClient> client_;
 };
 

@@ -46,7 +46,7 @@ struct SocketRecord {
     std::uint16_t port = 0;  // CONNECTING
     std::uint64_t bytes = 0; // PACKET_READ, PACKET_SENT, DATA_READ: bytes in this packet
     std::uint64_t total = 0; // the running total of bytes read (or sent) on the connection
-    std::uint64_t total_to_send = 0; // PACKET_SENT: bytes handed to the socket so far
+    std::uint64_t total_to_send = 0; // PACKET_SENT: bytes handed over so far (sent + pending)
     std::string cipher;              // SSL_ESTABLISHED
     std::string protocol;            // SSL_ESTABLISHED: "TLS1.3"
     std::string purpose; // file events: "ca_file", "ca_dir", "client_cert", "client_key"
@@ -66,7 +66,7 @@ struct TlsInfo {
     std::string cipher;
     std::string protocol;
     std::string peer;      // the name the certificate was checked against
-    bool verified = false; // false only when the configuration turned verification off
+    bool verified = false; // false only when verification is off and no pin is set
 };
 
 // read, write, ready_to_write: byte counts on the connection (after TLS: the plaintext).

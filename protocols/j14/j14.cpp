@@ -53,6 +53,10 @@ void J14Protocol::on_node(const Node& node) {
     }
     state_ = State::done;
     host_.set_jid(host_.config().hostname);
+    host_.emit(xs::SUCCESS_HANDSHAKE, nullptr, &node);
+    if (!host_.current()) {
+        return;
+    }
     host_.emit(ev::AUTHSUCCESS);
     if (state_ != State::done) {
         return;

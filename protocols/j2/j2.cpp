@@ -6,12 +6,11 @@
 
 #include "pcj/events.hpp"
 #include "pcj/route.hpp"
+#include "starttls.hpp"
 
 namespace pcj::detail {
 
 namespace {
-constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
-
 // What the router's numeric bind errors mean (jabberd2 router.c).
 std::string bind_error_text(const std::string& code, const Config& c) {
     const std::string name = "'" + c.bind_domain + "'";
@@ -51,14 +50,14 @@ void J2Protocol::on_node(const Node& node) {
     }
     const auto local = node.local_name();
     if (local == "features" && node.prefix() == "stream") {
-        on_features(node);
+        if (report_features(host_, node)) {
+            on_features(node);
+        }
     } else if (state_ == State::proceed && node.ns() == ns_tls) {
-        if (local == "proceed") {
-            state_ = State::tls;
-            host_.start_tls();
-        } else {
-            fail(ev::SSLFAIL, {"starttls", 0, "starttls-refused",
-                               "the router refused STARTTLS with <" + node.name() + "/>"});
+        state_ = State::tls;
+        Reason why;
+        if (!proceed_with_tls(host_, node, "router", &why)) {
+            fail(ev::SSLFAIL, std::move(why));
         }
     } else if (state_ == State::sasl && node.ns() == ns_sasl) {
         on_sasl(node);
@@ -77,22 +76,21 @@ void J2Protocol::on_features(const Node& features) {
         start_bind(); // the router's post-authentication features are empty
         return;
     }
-    const TlsPolicy policy = host_.config().tls.policy;
-    if (!host_.encrypted()) {
-        if (features.child("starttls", ns_tls) != nullptr && policy != TlsPolicy::disabled) {
-            state_ = State::proceed;
-            host_.emit(ev::SSLNEGOTIATE);
-            if (host_.current()) {
-                host_.send(Node("starttls", std::string(ns_tls)));
-            }
+    switch (starttls_step(host_, features, "router")) {
+    case TlsStep::negotiate:
+        state_ = State::proceed;
+        request_starttls(host_);
+        return;
+    case TlsStep::refuse:
+        fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
+                           "TLS is required but the router does not offer STARTTLS (it has "
+                           "no pemfile); no credentials were sent"});
+        return;
+    case TlsStep::clear:
+        if (!host_.current()) {
             return;
         }
-        if (policy == TlsPolicy::required || policy == TlsPolicy::direct) {
-            fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
-                               "TLS is required but the router does not offer STARTTLS (it has "
-                               "no pemfile); no credentials were sent"});
-            return;
-        }
+        break;
     }
     const Node* mechanisms = features.child("mechanisms", ns_sasl);
     if (mechanisms == nullptr) {
@@ -155,6 +153,12 @@ void J2Protocol::on_bind_reply(const Event& e) {
     }
     state_ = State::done;
     host_.set_jid(c.bind_domain);
+    // The router now routes the bound name to us: jabberd2's counterpart of XEP-0114's
+    // accepted <handshake/>.
+    host_.emit(xs::SUCCESS_HANDSHAKE, nullptr, e.node);
+    if (!host_.current()) {
+        return;
+    }
     host_.emit(ev::BINDSUCCESS);
     if (host_.current()) {
         host_.ready();

@@ -7,12 +7,12 @@
 
 #include "digest.hpp"
 #include "pcj/events.hpp"
+#include "starttls.hpp"
 
 namespace pcj::detail {
 
 namespace {
 constexpr std::string_view ns_auth = "jabber:iq:auth";
-constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
 constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 // XEP-0086: the conditions of the old numeric error codes that pre-XMPP servers still send
@@ -118,6 +118,14 @@ void LegacyProtocol::send_get(bool with_username) {
             return;
         }
         if (probe) {
+            // No features came before the answer: they never will (see the header).
+            if (!downgrade_reported_) {
+                downgrade_reported_ = true;
+                report_downgrade(host_, "server");
+                if (!host_.current()) {
+                    return;
+                }
+            }
             state_ = State::get;
             host_.emit(ev::AUTHNEGOTIATE);
             if (!host_.current()) {
@@ -137,14 +145,14 @@ void LegacyProtocol::on_node(const Node& node) {
         return;
     }
     if (node.local_name() == "features" && node.prefix() == "stream") {
-        on_features(node);
+        if (report_features(host_, node)) {
+            on_features(node);
+        }
     } else if (state_ == State::proceed && node.ns() == ns_tls) {
-        if (node.local_name() == "proceed") {
-            state_ = State::tls;
-            host_.start_tls();
-        } else {
-            fail(ev::SSLFAIL, {"starttls", 0, "starttls-refused",
-                               "the server refused STARTTLS with <" + node.name() + "/>"});
+        state_ = State::tls;
+        Reason why;
+        if (!proceed_with_tls(host_, node, "server", &why)) {
+            fail(ev::SSLFAIL, std::move(why));
         }
     }
     // Anything else while logging in (features after TLS, stray stanzas) is not ours.
@@ -154,18 +162,18 @@ void LegacyProtocol::on_features(const Node& features) {
     if (state_ != State::probe) {
         return;
     }
-    if (features.child("starttls", ns_tls) != nullptr) {
+    if (starttls_offered(features)) {
         state_ = State::proceed;
-        host_.emit(ev::SSLNEGOTIATE);
-        if (host_.current()) {
-            host_.send(Node("starttls", std::string(ns_tls)));
-        }
+        request_starttls(host_);
         return;
     }
     if (host_.config().tls.policy != TlsPolicy::optional) {
         tls_not_offered();
+        return;
     }
     // TLS optional and not offered: the answer to the get goes on in the clear.
+    downgrade_reported_ = true;
+    report_downgrade(host_, "server");
 }
 
 void LegacyProtocol::on_get_reply(const Event& e) {

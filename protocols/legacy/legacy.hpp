@@ -57,6 +57,7 @@ private:
     State state_ = State::header;
     Method method_ = Method::none;
     std::string stream_id_;
+    bool downgrade_reported_ = false;
 };
 
 } // namespace pcj::detail

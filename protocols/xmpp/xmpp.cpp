@@ -3,11 +3,11 @@
 
 #include "ids.hpp"
 #include "pcj/events.hpp"
+#include "starttls.hpp"
 
 namespace pcj::detail {
 
 namespace {
-constexpr std::string_view ns_tls = "urn:ietf:params:xml:ns:xmpp-tls";
 constexpr std::string_view ns_bind = "urn:ietf:params:xml:ns:xmpp-bind";
 constexpr std::string_view ns_session = "urn:ietf:params:xml:ns:xmpp-session";
 constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
@@ -39,6 +39,25 @@ Reason stanza_error_reason(const Node& iq, std::string op) {
 
 } // namespace
 
+// local@domain/resource (RFC 7622 §3.1): the resource starts at the first '/', the local part
+// ends at the first '@' before it.
+Jid split_jid(std::string_view full) {
+    Jid jid;
+    jid.full = std::string(full);
+    const std::size_t slash = full.find('/');
+    if (slash != std::string_view::npos) {
+        jid.resource = std::string(full.substr(slash + 1));
+        full = full.substr(0, slash);
+    }
+    const std::size_t at = full.find('@');
+    if (at != std::string_view::npos) {
+        jid.local = std::string(full.substr(0, at));
+        full = full.substr(at + 1);
+    }
+    jid.domain = std::string(full);
+    return jid;
+}
+
 XmppProtocol::XmppProtocol(ProtocolHost& host) : host_(host), resource_(host.config().resource) {}
 
 XmppProtocol::~XmppProtocol() = default;
@@ -61,14 +80,14 @@ void XmppProtocol::on_node(const Node& node) {
     }
     const auto local = node.local_name();
     if (local == "features" && node.prefix() == "stream") {
-        on_features(node);
+        if (report_features(host_, node)) {
+            on_features(node);
+        }
     } else if (state_ == State::proceed && node.ns() == ns_tls) {
-        if (local == "proceed") {
-            state_ = State::tls;
-            host_.start_tls();
-        } else {
-            fail(ev::SSLFAIL, {"starttls", 0, "starttls-refused",
-                               "the server refused STARTTLS with <" + node.name() + "/>"});
+        state_ = State::tls;
+        Reason why;
+        if (!proceed_with_tls(host_, node, "server", &why)) {
+            fail(ev::SSLFAIL, std::move(why));
         }
     } else if (state_ == State::sasl && node.ns() == ns_sasl) {
         on_sasl(node);
@@ -88,20 +107,21 @@ void XmppProtocol::on_features(const Node& features) {
 }
 
 void XmppProtocol::negotiate_tls_or_sasl(const Node& features) {
-    const TlsPolicy policy = host_.config().tls.policy;
-    if (!host_.encrypted()) {
-        if (features.child("starttls", ns_tls) != nullptr && policy != TlsPolicy::disabled) {
-            state_ = State::proceed;
-            host_.emit(ev::SSLNEGOTIATE);
-            host_.send(Node("starttls", std::string(ns_tls)));
+    switch (starttls_step(host_, features, "server")) {
+    case TlsStep::negotiate:
+        state_ = State::proceed;
+        request_starttls(host_);
+        return;
+    case TlsStep::refuse:
+        fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
+                           "TLS is required but the server does not offer STARTTLS; "
+                           "no credentials were sent"});
+        return;
+    case TlsStep::clear:
+        if (!host_.current()) {
             return;
         }
-        if (policy == TlsPolicy::required || policy == TlsPolicy::direct) {
-            fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
-                               "TLS is required but the server does not offer STARTTLS; "
-                               "no credentials were sent"});
-            return;
-        }
+        break;
     }
     const Node* mechanisms = features.child("mechanisms", ns_sasl);
     if (mechanisms == nullptr) {
@@ -200,6 +220,12 @@ void XmppProtocol::on_bind_reply(const Event& e) {
             return;
         }
         host_.set_jid(jid->text());
+        if (host_.wanted(xs::BOUND_JID)) {
+            host_.emit(xs::BOUND_JID, Payload(split_jid(jid->text())), &reply);
+            if (!host_.current()) {
+                return;
+            }
+        }
         host_.emit(ev::BINDSUCCESS);
         if (!host_.current()) {
             return;

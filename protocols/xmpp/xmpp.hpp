@@ -10,6 +10,9 @@
 
 namespace pcj::detail {
 
+// A JID split into its parts (for xs::BOUND_JID).
+Jid split_jid(std::string_view full);
+
 // RFC 6120 §5 (STARTTLS), §6 (SASL), §7 (binding); RFC 3921 §3 (session). States:
 //
 //   features ──starttls offered──▶ proceed ──<proceed/>──▶ tls ──established──▶ features

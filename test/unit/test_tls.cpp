@@ -551,6 +551,92 @@ TEST_CASE("tls: equal options share one credentials object, different options do
     CHECK(TlsCredentials::get(unverified)->trusted_count() == 0);
 }
 
+TEST_CASE("tls: loading credentials reports each file opened and read, in order; a cached load "
+          "reads nothing",
+          "[tls][credentials][files]") {
+    namespace fs = std::filesystem;
+    const Pki& pki = Pki::get();
+    // Copies under names no other test uses: the cache is keyed by file name.
+    const std::string dir = pki.path("records-dir");
+    fs::create_directories(dir);
+    fs::copy_file(pki.path("ca.pem"), dir + "/a.pem", fs::copy_options::overwrite_existing);
+    fs::copy_file(pki.path("rogue-ca.pem"), dir + "/b.pem", fs::copy_options::overwrite_existing);
+    std::ofstream(dir + "/.hidden") << "not read";
+    fs::copy_file(pki.path("ca.pem"), pki.path("records-ca.pem"),
+                  fs::copy_options::overwrite_existing);
+    TlsOptions options;
+    options.ca_file = pki.path("records-ca.pem");
+    options.ca_dir = dir;
+    options.client_cert_file = pki.path("client.pem");
+    options.client_key_file = pki.path("client.key");
+
+    std::vector<pcj::SocketRecord> records;
+    auto observer = [&](pcj::SocketRecord& r) {
+        records.push_back(r);
+    };
+    auto credentials = TlsCredentials::get(options, observer);
+    CHECK(credentials->trusted_count() == 3);
+
+    struct Expected {
+        std::string file;
+        std::string purpose;
+    };
+    const std::vector<Expected> files = {{options.ca_file, "ca_file"},
+                                         {dir + "/a.pem", "ca_dir"},
+                                         {dir + "/b.pem", "ca_dir"},
+                                         {options.client_cert_file, "client_cert"},
+                                         {options.client_key_file, "client_key"}};
+    std::size_t at = 0;
+    for (const auto& file : files) {
+        INFO(file.file);
+        REQUIRE(at + 3 <= records.size());
+        CHECK(records[at].code == pcj::Code::open_file);
+        CHECK(records[at + 1].code == pcj::Code::file_opened);
+        std::uint64_t total = 0;
+        std::size_t i = at;
+        for (; i < at + 2 || (i < records.size() && records[i].code == pcj::Code::data_read); ++i) {
+            CHECK(records[i].name == file.file);
+            CHECK(records[i].purpose == file.purpose);
+            CHECK(records[i].source == pcj::Source::file);
+            if (records[i].code == pcj::Code::data_read) {
+                total += records[i].bytes;
+                CHECK(records[i].total == total);
+            }
+        }
+        CHECK(total == fs::file_size(file.file));
+        at = i;
+    }
+    CHECK(at == records.size());
+
+    records.clear();
+    CHECK(TlsCredentials::get(options, observer) == credentials);
+    CHECK(records.empty());
+}
+
+TEST_CASE("tls: check() finds what can be found without reading a file", "[tls][credentials]") {
+    const Pki& pki = Pki::get();
+    TlsOptions options = trusting_test_ca();
+    CHECK_NOTHROW(TlsCredentials::check(options));
+    SECTION("an unreadable CA file") {
+        options.ca_file = pki.path("missing-ca.pem");
+        CHECK_THROWS_WITH(TlsCredentials::check(options),
+                          Contains(options.ca_file) && Contains("No such file"));
+    }
+    SECTION("a certificate without its key") {
+        options.client_cert_file = pki.path("client.pem");
+        CHECK_THROWS_WITH(TlsCredentials::check(options), Contains("key file"));
+    }
+    SECTION("a bad priority string") {
+        options.priority = "NORMAL:+NO-SUCH-THING";
+        CHECK_THROWS_WITH(TlsCredentials::check(options), Contains("NO-SUCH-THING"));
+    }
+    SECTION("no CA file is looked at without verification") {
+        options.ca_file = pki.path("missing-ca.pem");
+        options.verify = false;
+        CHECK_NOTHROW(TlsCredentials::check(options));
+    }
+}
+
 TEST_CASE("tls: credentials that cannot be loaded throw pcj::Error naming the file",
           "[tls][credentials]") {
     const Pki& pki = Pki::get();

@@ -45,6 +45,8 @@ struct Recorder {
     std::string data;
     int data_calls = 0;
     std::vector<Reason> failures;
+    std::vector<std::size_t> sent; // on_sent, kept out of `events` (its timing is the kernel's)
+    int drains_after_sent = 0;     // on_drain with an on_sent before it
     int drains = 0;
     int closed = 0;
     std::function<void()> when_connected;
@@ -84,8 +86,12 @@ struct Recorder {
             events.push_back("failure");
             failures.push_back(reason);
         };
+        cb.on_sent = [this](std::size_t bytes) {
+            sent.push_back(bytes);
+        };
         cb.on_drain = [this] {
             events.push_back("drain");
+            drains_after_sent += sent.empty() ? 0 : 1;
             ++drains;
             if (when_drained) {
                 when_drained();
@@ -484,6 +490,36 @@ TEST_CASE("transport: a large write arrives complete and in order, then on_drain
     CHECK(t.bytes_written() == bytes.size());
     CHECK(peer.all_received() == bytes);
     CHECK(rec.failures.empty());
+}
+
+TEST_CASE("transport: on_sent reports every completed write before on_drain, and the counters "
+          "agree",
+          "[transport][write]") {
+    LoopFixture fx;
+    ScriptedPeer peer(fx.loop());
+    Recorder rec;
+    Transport t(fx.loop(), rec.callbacks());
+    const std::string big = patterned_bytes(4 * 1024 * 1024);
+    std::uint64_t queued_after_writes = 0;
+    rec.when_connected = [&] {
+        t.write(big);
+        t.write("tail one");
+        t.write("tail two");
+        queued_after_writes = t.bytes_queued();
+    };
+    t.connect("127.0.0.1", peer.port(), 2s);
+    const std::size_t expected = big.size() + 16;
+    REQUIRE(fx.run_until([&] { return rec.drains > 0; }, deadline));
+    CHECK(queued_after_writes == expected);
+    std::uint64_t sum = 0;
+    for (const std::size_t n : rec.sent) {
+        sum += n;
+    }
+    CHECK(sum == expected);
+    CHECK(t.bytes_written() == expected);
+    CHECK(t.bytes_queued() == expected);
+    CHECK(rec.sent.size() >= 2); // the big write, then the coalesced tails
+    CHECK(rec.drains_after_sent == rec.drains);
 }
 
 TEST_CASE("transport: many small writes are coalesced and arrive in order", "[transport][write]") {
