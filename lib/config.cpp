@@ -127,6 +127,8 @@ void Config::validate_and_complete() {
                 "sasl.mechanisms", "'" + mech + "' is not a SASL mechanism name");
     }
     require(bind_retries <= 100, "bind_retries", "at most 100");
+    require(!roster_fetch || type == ConnectionType::XMPP || type == ConnectionType::LEGACY,
+            "roster_fetch", "only XMPP and LEGACY clients have a roster");
     if (type == ConnectionType::JABBERD20_COMPONENT) {
         if (bind_domain.empty()) {
             bind_domain = username + "." + hostname;

@@ -112,6 +112,10 @@ public:
     // The session state of seeds/002 (type, JID parts, presence, roster, …).
     const Session& session() const;
     Session& session();
+    // Fetches the roster (RFC 6121 §2.2) into session().roster(); ext::ROSTER_LOADED tells when
+    // it arrived (or why not). READY: asks now; connecting or negotiating: asks at READY.
+    // Throws StateError when disconnected or shutting down, or for a component type.
+    void request_roster();
     // When the last bytes arrived from the peer (the connect time before any).
     std::chrono::steady_clock::time_point last_received() const;
 

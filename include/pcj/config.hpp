@@ -76,6 +76,12 @@ struct Config {
     SaslConfig sasl;
     unsigned bind_retries = 3; // new generated resources tried after a bind conflict
 
+    // -- XMPP and LEGACY clients ------------------------------------------------------------------
+    // Fetch the roster (RFC 6121 jabber:iq:roster) as soon as the connection is READY, so that
+    // session().roster() is filled and the server pushes changes (ext::ROSTER_LOADED). Off by
+    // default, as in PCJ; Component::request_roster() asks at any time.
+    bool roster_fetch = false;
+
     // -- JABBERD20_COMPONENT --------------------------------------------------------------------
     std::string bind_domain; // default: username + "." + hostname
     std::string bind_option; // an empty child of <bind/>, e.g. "log" or "default"

@@ -23,10 +23,17 @@ public:
     // "c2s_unauthed" until authenticated, then "c2s" (XMPP, LEGACY); "component_unauthed" then
     // "component" (JABBERD14_COMPONENT, JABBERD20_COMPONENT).
     std::string_view type() const { return type_; }
-    const std::string& username() const { return username_; } // "" before authentication
-    const std::string& host() const { return host_; }         // "" before the stream opened
-    const std::string& resource() const { return resource_; } // "" before bind
-    const std::string& full_jid() const { return full_jid_; } // "" before bind
+    // Clients: the account's local part once authenticated (the bound JID's once bound).
+    // Components: always "" (their address is a bare domain). See doc/session.md.
+    const std::string& username() const { return username_; }
+    // The peer header's 'from' (else config().hostname) once the stream opened; then the
+    // bound JID's domain (a component's own domain).
+    const std::string& host() const { return host_; }
+    const std::string& resource() const { return resource_; } // "" before bind; components: ""
+    // The bound JID (Component::jid() while connected); a component's domain. "" before bind
+    // and once the connection is gone.
+    const std::string& full_jid() const { return full_jid_; }
+    // Of the last undirected available presence sent; 0 without one.
     int priority() const { return priority_; }
     // The last undirected presence sent without a type; reset by an unavailable one.
     const std::optional<Node>& presence() const { return presence_; }
