@@ -8,6 +8,14 @@
 
 namespace pcj::detail {
 
+ExtensionSet::~ExtensionSet() {
+    // The component detaches everything first; this only keeps a surviving extension from
+    // pointing at a list that is gone.
+    for (auto& e : entries_) {
+        e.extension->set_ = nullptr;
+    }
+}
+
 void ExtensionSet::attach(Component& component, std::shared_ptr<Extension> extension) {
     if (!extension) {
         throw Error("attach: the extension must not be null");
@@ -16,8 +24,25 @@ void ExtensionSet::attach(Component& component, std::shared_ptr<Extension> exten
         throw Error("attach: an extension named '" + std::string(extension->name()) +
                     "' is attached already");
     }
+    if (extension->set_ != nullptr) {
+        throw Error("attach: the extension '" + std::string(extension->name()) +
+                    "' is attached to a component already");
+    }
+    Extension* raw = extension.get();
     entries_.push_back(Entry{extension, extension->handles()});
-    extension->attached(component);
+    raw->set_ = this;
+    try {
+        raw->attached(component);
+    } catch (...) {
+        // Undo, unless attached() itself detached it already.
+        auto it = std::find_if(entries_.begin(), entries_.end(),
+                               [raw](const Entry& e) { return e.extension.get() == raw; });
+        if (it != entries_.end()) {
+            entries_.erase(it);
+        }
+        raw->set_ = nullptr;
+        throw;
+    }
 }
 
 bool ExtensionSet::detach(Component& component, std::string_view name) {
@@ -28,6 +53,7 @@ bool ExtensionSet::detach(Component& component, std::string_view name) {
     }
     std::shared_ptr<Extension> gone = std::move(it->extension);
     entries_.erase(it);
+    gone->set_ = nullptr;
     gone->detached(component);
     return true;
 }
@@ -36,6 +62,7 @@ void ExtensionSet::detach_all(Component& component) {
     while (!entries_.empty()) {
         std::shared_ptr<Extension> gone = std::move(entries_.back().extension);
         entries_.pop_back();
+        gone->set_ = nullptr;
         gone->detached(component);
     }
 }
@@ -47,6 +74,18 @@ Extension* ExtensionSet::find(std::string_view name) const {
         }
     }
     return nullptr;
+}
+
+std::vector<std::string> ExtensionSet::features() const {
+    std::vector<std::string> out;
+    for (const auto& e : entries_) {
+        for (auto& f : e.extension->features()) {
+            if (std::find(out.begin(), out.end(), f) == out.end()) {
+                out.push_back(std::move(f));
+            }
+        }
+    }
+    return out;
 }
 
 bool ExtensionSet::selects(const Entry& entry, const Node& stanza) {
@@ -99,3 +138,13 @@ bool ExtensionSet::dispatch(Component& component, const Node& stanza) {
 }
 
 } // namespace pcj::detail
+
+namespace pcj {
+
+Extension::~Extension() = default;
+
+std::vector<std::string> Extension::attached_features() const {
+    return set_ != nullptr ? set_->features() : std::vector<std::string>{};
+}
+
+} // namespace pcj

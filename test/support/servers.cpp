@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,6 +138,31 @@ void remove_dir(const std::string& dir) {
     std::filesystem::remove_all(dir, ignored);
 }
 
+// The start time (field 22 of /proc/PID/stat) of a live process, or "" when there is none.
+std::string start_time_of(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!in || !std::getline(in, stat)) {
+        return {};
+    }
+    // The command name may hold spaces: count fields after its closing parenthesis.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) {
+        return {};
+    }
+    std::istringstream rest(stat.substr(close + 1));
+    std::string field;
+    for (int i = 3; i <= 22 && (rest >> field); ++i) {
+        if (i == 3 && (field == "Z" || field == "X")) {
+            return {};
+        }
+        if (i == 22) {
+            return field;
+        }
+    }
+    return {};
+}
+
 } // namespace
 
 std::string to_string(ServerKind kind) {
@@ -174,6 +201,9 @@ TestServer::TestServer(ServerKind kind) : kind_(kind), dir_(make_temp_dir()) {
 }
 
 TestServer::~TestServer() {
+    if (paused_) {
+        resume(); // a stopped process would sit on SIGTERM until the script's SIGKILL
+    }
     try {
         auto result = run_script({"stop", dir_});
         if (!result.ok) {
@@ -208,17 +238,26 @@ std::uint16_t TestServer::port(const std::string& key) const {
 }
 
 void TestServer::kill() {
+    if (paused_) {
+        resume();
+    }
     run_or_throw({"kill", dir_});
     running_ = false;
 }
 
 void TestServer::restart() {
+    if (paused_) {
+        resume();
+    }
     run_or_throw({"restart", dir_});
     running_ = true;
     load_env();
 }
 
 void TestServer::stop() {
+    if (paused_) {
+        resume();
+    }
     run_or_throw({"stop", dir_});
     running_ = false;
 }
@@ -226,6 +265,33 @@ void TestServer::stop() {
 // Asks the script, so that a server that crashed by itself is reported as not running.
 bool TestServer::running() const {
     return running_ && run_script({"status", dir_}).ok;
+}
+
+int TestServer::pause() {
+    const int n = signal_started(SIGSTOP);
+    paused_ = n > 0;
+    return n;
+}
+
+int TestServer::resume() {
+    const int n = signal_started(SIGCONT);
+    paused_ = false;
+    return n;
+}
+
+// Signals only the processes DIR/pids records, and only while each is still the process the
+// script started, as pcj-testserver itself does.
+int TestServer::signal_started(int sig) const {
+    std::ifstream in(dir_ + "/pids");
+    int signalled = 0;
+    long pid = 0;
+    std::string start, name;
+    while (in >> pid >> start >> name) {
+        if (pid > 1 && start_time_of(pid) == start && ::kill(static_cast<pid_t>(pid), sig) == 0) {
+            ++signalled;
+        }
+    }
+    return signalled;
 }
 
 void TestServer::load_env() {

@@ -43,13 +43,22 @@ public:
     // Stops it cleanly (SIGTERM, then SIGKILL after a grace period).
     void stop();
     bool running() const;
+    // Freezes the server (SIGSTOP to each PID it started that is still the process it started,
+    // by its start time): it accepts no more bytes and answers nothing, as a dead peer behind a
+    // half-open connection. resume() thaws it (SIGCONT); stop(), kill(), restart() and the
+    // destructor thaw a frozen server first. Returns how many processes were signalled.
+    int pause();
+    int resume();
+    bool paused() const { return paused_; }
 
 private:
     ServerKind kind_;
     std::string dir_;
     std::map<std::string, std::string> vars_;
     bool running_ = false;
+    bool paused_ = false;
     void load_env();
+    int signal_started(int sig) const;
 };
 
 } // namespace pcj::test
