@@ -45,6 +45,9 @@ void ComponentImpl::on_element(Node node) {
     if (deliver_reply(node, false)) {
         return;
     }
+    if (node.local_name() == "features" && node.ns() == config_.stream_ns) {
+        session_.on_features(node); // roster versioning is announced here
+    }
     if (protocol_) {
         protocol_->on_node(node);
     }
