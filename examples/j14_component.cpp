@@ -10,12 +10,11 @@
 // Prints every event as it happens. Exits 0 only when it reached PCJ_READY, received its own
 // message back and shut down cleanly; otherwise prints the failure and exits 1.
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include <pcj/pcj.hpp>
-#include <uv.h>
+
+#include "common.hpp"
 
 namespace {
 
@@ -28,50 +27,22 @@ void usage(const char* argv0) {
                 argv0);
 }
 
-std::string describe(const pcj::Event& e) {
-    std::string line(e.name);
-    if (e.reason != nullptr) {
-        line += " [" + e.reason->to_string() + "]";
-    }
-    if (e.node != nullptr) {
-        line += " " + e.node->to_string();
-    }
-    return line;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     pcj::Config config;
     config.connection_type = pcj::ConnectionType::JABBERD14_COMPONENT;
     int timeout_s = 20;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (arg == "--help" || arg == "-h") {
-            usage(argv[0]);
-            return 0;
-        } else if (arg == "--debug") {
-            config.debug = true;
-        } else if (arg == "--host" && has_value) {
-            config.ip = argv[++i];
-        } else if (arg == "--port" && has_value) {
-            config.port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
-        } else if (arg == "--domain" && has_value) {
-            config.hostname = argv[++i];
-        } else if (arg == "--password" && has_value) {
-            config.password = argv[++i];
-        } else if (arg == "--user" && has_value) {
-            config.username = argv[++i];
-        } else if (arg == "--ca-file" && has_value) {
-            ++i; // no TLS on an XEP-0114 stream
-        } else if (arg == "--timeout" && has_value) {
-            timeout_s = std::atoi(argv[++i]);
-        } else {
-            std::fprintf(stderr, "unknown or incomplete option: %s\n", arg.c_str());
-            usage(argv[0]);
-            return 2;
-        }
+    const int rc =
+        example::parse_options(argc, argv, config, timeout_s, usage,
+                               [](pcj::Config&, const std::string& arg, const char* value) {
+                                   if (arg == "--ca-file" && value != nullptr) {
+                                       return example::Took::value; // no TLS on an XEP-0114 stream
+                                   }
+                                   return example::Took::nothing;
+                               });
+    if (rc >= 0) {
+        return rc;
     }
 
     try {
@@ -80,8 +51,7 @@ int main(int argc, char** argv) {
         const std::string body = "pcj round trip " + std::to_string(component.id());
 
         // Print every event, as it happens.
-        auto tap = component.subscribe_all(
-            [](const pcj::Event& e) { std::printf("event: %s\n", describe(e).c_str()); });
+        auto tap = example::print_events(component);
 
         component.add_filter("echo", "/message[body='" + body + "']");
         auto on_echo = component.subscribe("echo", [&](const pcj::Event&) {
@@ -99,24 +69,7 @@ int main(int argc, char** argv) {
         auto on_finish = component.subscribe(pcj::ev::SHUTDOWN_FINISH,
                                              [&](const pcj::Event&) { finished = true; });
 
-        // A watchdog on the component's own libuv loop, so a server that never answers
-        // cannot hang the example. Unreferenced: it does not keep the loop alive by itself.
-        uv_timer_t watchdog;
-        uv_timer_init(component.loop(), &watchdog);
-        watchdog.data = &component;
-        uv_timer_start(
-            &watchdog,
-            [](uv_timer_t* t) {
-                std::printf("timeout: giving up\n");
-                static_cast<pcj::Component*>(t->data)->shutdown();
-            },
-            static_cast<std::uint64_t>(timeout_s) * 1000, 0);
-        uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));
-
-        component.connect();
-        component.run(); // returns once the connection has ended
-        uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
-        component.run(); // lets the watchdog's close complete
+        example::run_with_watchdog(component, timeout_s);
         const bool ok = ready && echoed && finished;
         std::printf("%s: ready=%d echoed=%d clean_shutdown=%d\n", ok ? "OK" : "FAILED", ready,
                     echoed, finished);

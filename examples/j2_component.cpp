@@ -12,11 +12,11 @@
 // Prints every event. Exits 0 only when it reached PCJ_READY, received its own route back and
 // shut down cleanly; otherwise 1.
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include <pcj/pcj.hpp>
-#include <uv.h>
+
+#include "common.hpp"
 
 namespace {
 
@@ -34,76 +34,31 @@ void usage(const char* argv0) {
                 argv0);
 }
 
-std::string describe(const pcj::Event& e) {
-    std::string line(e.name);
-    if (e.reason != nullptr) {
-        line += " [" + e.reason->to_string() + "]";
+// SASL payloads can carry credentials (PLAIN): show the element, not its content.
+std::string show(const pcj::Node& node) {
+    if (node.local_name() == "auth") {
+        return "<auth mechanism=\"" + node.attr("mechanism") + "\">…</auth>";
     }
-    if (e.node != nullptr) {
-        // SASL payloads can carry credentials (PLAIN): show the element, not its content.
-        if (e.node->local_name() == "auth") {
-            line += " <auth mechanism=\"" + e.node->attr("mechanism") + "\">…</auth>";
-        } else if (e.node->local_name() == "response") {
-            line += " <response>…</response>";
-        } else {
-            line += " " + e.node->to_string();
-        }
+    if (node.local_name() == "response") {
+        return "<response>…</response>";
     }
-    return line;
+    return node.to_string();
 }
 
-pcj::TlsPolicy parse_policy(const std::string& s) {
-    if (s == "required") {
-        return pcj::TlsPolicy::required;
+// The options only this example has.
+example::Took own_option(pcj::Config& config, const std::string& arg, const char* value) {
+    if (const example::Took took = example::tls_option(config, arg, value, false);
+        took != example::Took::nothing || value == nullptr) {
+        return took;
     }
-    if (s == "optional") {
-        return pcj::TlsPolicy::optional;
+    if (arg == "--bind") {
+        config.bind_domain = value;
+    } else if (arg == "--bind-option") {
+        config.bind_option = value;
+    } else {
+        return example::Took::nothing;
     }
-    if (s == "disabled") {
-        return pcj::TlsPolicy::disabled;
-    }
-    throw pcj::ConfigError("--tls: expected required, optional or disabled");
-}
-
-// Returns -1 when the options are fine, otherwise the exit code.
-int parse(int argc, char** argv, pcj::Config& config, int& timeout_s) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const bool has_value = i + 1 < argc;
-        if (arg == "--help" || arg == "-h") {
-            usage(argv[0]);
-            return 0;
-        } else if (arg == "--debug") {
-            config.debug = true;
-        } else if (arg == "--allow-plaintext") {
-            config.sasl.allow_plaintext_password = true;
-        } else if (arg == "--host" && has_value) {
-            config.ip = argv[++i];
-        } else if (arg == "--port" && has_value) {
-            config.port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
-        } else if (arg == "--domain" && has_value) {
-            config.hostname = argv[++i];
-        } else if (arg == "--user" && has_value) {
-            config.username = argv[++i];
-        } else if (arg == "--password" && has_value) {
-            config.password = argv[++i];
-        } else if (arg == "--bind" && has_value) {
-            config.bind_domain = argv[++i];
-        } else if (arg == "--bind-option" && has_value) {
-            config.bind_option = argv[++i];
-        } else if (arg == "--ca-file" && has_value) {
-            config.tls.ca_file = argv[++i];
-        } else if (arg == "--tls" && has_value) {
-            config.tls.policy = parse_policy(argv[++i]);
-        } else if (arg == "--timeout" && has_value) {
-            timeout_s = std::atoi(argv[++i]);
-        } else {
-            std::fprintf(stderr, "unknown or incomplete option: %s\n", arg.c_str());
-            usage(argv[0]);
-            return 2;
-        }
-    }
-    return -1;
+    return example::Took::value;
 }
 
 } // namespace
@@ -113,13 +68,13 @@ int main(int argc, char** argv) {
     config.connection_type = pcj::ConnectionType::JABBERD20_COMPONENT;
     int timeout_s = 30;
     try {
-        if (const int rc = parse(argc, argv, config, timeout_s); rc >= 0) {
+        if (const int rc = example::parse_options(argc, argv, config, timeout_s, usage, own_option);
+            rc >= 0) {
             return rc;
         }
         pcj::Component component(config);
         bool ready = false, echoed = false, finished = false;
-        auto tap = component.subscribe_all(
-            [](const pcj::Event& e) { std::printf("event: %s\n", describe(e).c_str()); });
+        auto tap = example::print_events(component, show);
 
         // Routes are in the component protocol's namespace; the stanza inside is jabber:client.
         component.ns_prefix("j2", std::string(pcj::jabberd2_component_ns));
@@ -145,23 +100,7 @@ int main(int argc, char** argv) {
         auto on_finish = component.subscribe(pcj::ev::SHUTDOWN_FINISH,
                                              [&](const pcj::Event&) { finished = true; });
 
-        // A watchdog on the component's own loop; unreferenced, so it never keeps it alive.
-        uv_timer_t watchdog;
-        uv_timer_init(component.loop(), &watchdog);
-        watchdog.data = &component;
-        uv_timer_start(
-            &watchdog,
-            [](uv_timer_t* t) {
-                std::printf("timeout: giving up\n");
-                static_cast<pcj::Component*>(t->data)->shutdown();
-            },
-            static_cast<std::uint64_t>(timeout_s) * 1000, 0);
-        uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));
-
-        component.connect();
-        component.run();
-        uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
-        component.run();
+        example::run_with_watchdog(component, timeout_s);
 
         const bool ok = ready && echoed && finished;
         std::printf("%s: ready=%d echoed=%d clean_shutdown=%d\n", ok ? "OK" : "FAILED", ready,

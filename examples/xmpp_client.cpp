@@ -10,11 +10,11 @@
 // Prints every event as it happens. Exits 0 only when it reached PCJ_READY, received its own
 // message back, got the server's disco#info answer and shut down cleanly; otherwise 1.
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include <pcj/pcj.hpp>
-#include <uv.h>
+
+#include "common.hpp"
 
 namespace {
 
@@ -30,37 +30,27 @@ void usage(const char* argv0) {
         argv0);
 }
 
-std::string describe(const pcj::Event& e) {
-    std::string line(e.name);
-    if (e.reason != nullptr) {
-        line += " [" + e.reason->to_string() + "]";
+// SASL payloads can carry credentials (PLAIN): show the element, not its content.
+std::string show(const pcj::Node& node) {
+    if (node.local_name() == "auth" || node.local_name() == "response") {
+        return "<" + node.name() + " mechanism=\"" + node.attr("mechanism") + "\">…</" +
+               node.name() + ">";
     }
-    if (e.node != nullptr) {
-        // SASL payloads can carry credentials (PLAIN): show the element, not its content.
-        if (e.node->local_name() == "auth" || e.node->local_name() == "response") {
-            line += " <" + e.node->name() + " mechanism=\"" + e.node->attr("mechanism") + "\">…</" +
-                    e.node->name() + ">";
-        } else {
-            line += " " + e.node->to_string();
-        }
-    }
-    return line;
+    return node.to_string();
 }
 
-pcj::TlsPolicy parse_policy(const std::string& s) {
-    if (s == "required") {
-        return pcj::TlsPolicy::required;
+// The options only this example has.
+example::Took own_option(pcj::Config& config, const std::string& arg, const char* value) {
+    if (const example::Took took = example::client_option(config, arg, value);
+        took != example::Took::nothing || value == nullptr) {
+        return took;
     }
-    if (s == "optional") {
-        return pcj::TlsPolicy::optional;
+    if (arg == "--mechanism") {
+        config.sasl.mechanisms.emplace_back(value);
+    } else {
+        return example::Took::nothing;
     }
-    if (s == "disabled") {
-        return pcj::TlsPolicy::disabled;
-    }
-    if (s == "direct") {
-        return pcj::TlsPolicy::direct;
-    }
-    throw pcj::ConfigError("--tls: expected required, optional, disabled or direct");
+    return example::Took::value;
 }
 
 } // namespace
@@ -70,47 +60,14 @@ int main(int argc, char** argv) {
     config.connection_type = pcj::ConnectionType::XMPP;
     int timeout_s = 30;
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string arg = argv[i];
-            const bool has_value = i + 1 < argc;
-            if (arg == "--help" || arg == "-h") {
-                usage(argv[0]);
-                return 0;
-            } else if (arg == "--debug") {
-                config.debug = true;
-            } else if (arg == "--allow-plaintext") {
-                config.sasl.allow_plaintext_password = true;
-            } else if (arg == "--host" && has_value) {
-                config.ip = argv[++i];
-            } else if (arg == "--port" && has_value) {
-                config.port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
-            } else if (arg == "--domain" && has_value) {
-                config.hostname = argv[++i];
-            } else if (arg == "--user" && has_value) {
-                config.username = argv[++i];
-            } else if (arg == "--password" && has_value) {
-                config.password = argv[++i];
-            } else if (arg == "--resource" && has_value) {
-                config.resource = argv[++i];
-            } else if (arg == "--ca-file" && has_value) {
-                config.tls.ca_file = argv[++i];
-            } else if (arg == "--tls" && has_value) {
-                config.tls.policy = parse_policy(argv[++i]);
-            } else if (arg == "--mechanism" && has_value) {
-                config.sasl.mechanisms.emplace_back(argv[++i]);
-            } else if (arg == "--timeout" && has_value) {
-                timeout_s = std::atoi(argv[++i]);
-            } else {
-                std::fprintf(stderr, "unknown or incomplete option: %s\n", arg.c_str());
-                usage(argv[0]);
-                return 2;
-            }
+        if (const int rc = example::parse_options(argc, argv, config, timeout_s, usage, own_option);
+            rc >= 0) {
+            return rc;
         }
 
         pcj::Component client(config);
         bool ready = false, echoed = false, disco = false, finished = false;
-        auto tap = client.subscribe_all(
-            [](const pcj::Event& e) { std::printf("event: %s\n", describe(e).c_str()); });
+        auto tap = example::print_events(client, show);
 
         client.add_filter("echo", "/message[body='pcj says hello']");
         auto on_echo = client.subscribe("echo", [&](const pcj::Event&) {
@@ -140,23 +97,7 @@ int main(int argc, char** argv) {
         auto on_finish =
             client.subscribe(pcj::ev::SHUTDOWN_FINISH, [&](const pcj::Event&) { finished = true; });
 
-        // A watchdog on the component's own loop; unreferenced, so it never keeps it alive.
-        uv_timer_t watchdog;
-        uv_timer_init(client.loop(), &watchdog);
-        watchdog.data = &client;
-        uv_timer_start(
-            &watchdog,
-            [](uv_timer_t* t) {
-                std::printf("timeout: giving up\n");
-                static_cast<pcj::Component*>(t->data)->shutdown();
-            },
-            static_cast<std::uint64_t>(timeout_s) * 1000, 0);
-        uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog));
-
-        client.connect();
-        client.run();
-        uv_close(reinterpret_cast<uv_handle_t*>(&watchdog), nullptr);
-        client.run();
+        example::run_with_watchdog(client, timeout_s);
 
         const bool ok = ready && echoed && disco && finished;
         std::printf("%s: ready=%d echoed=%d disco=%d clean_shutdown=%d\n", ok ? "OK" : "FAILED",

@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -23,21 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind);
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
+ServerPool servers;
 
 // The server's CA under a name nothing else in this process uses, so that this component is
 // the one that reads it (credentials are cached per process, by file name).
@@ -53,45 +40,6 @@ struct CaCopy {
     ~CaCopy() { std::remove(path.c_str()); }
     std::string path;
 };
-
-Config client_config(TestServer& s) {
-    Config c;
-    c.connection_type = ConnectionType::XMPP;
-    c.ip = s.get("HOST");
-    c.port = s.port("C2S_PORT");
-    c.hostname = s.get("DOMAIN");
-    c.username = s.get("USER");
-    c.password = s.get("PASSWORD");
-    c.resource = "pcjevents";
-    c.tls.policy = TlsPolicy::required;
-    c.tls.ca_file = s.get("CA_FILE");
-    c.shutdown_timeout = 3s;
-    c.negotiation_timeout = 15s;
-    return c;
-}
-
-Config component_config(TestServer& s) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.ip = s.get("HOST");
-    c.port = s.port("COMPONENT_PORT");
-    c.hostname = s.get("COMPONENT_DOMAIN");
-    c.password = s.get("COMPONENT_SECRET");
-    c.shutdown_timeout = 3s;
-    return c;
-}
-
-template <typename Family>
-std::string sequence(const Recorder& rec, const Family& family,
-                     const std::set<std::string_view>& skip) {
-    std::vector<std::string> out;
-    for (const auto& name : rec.names_in(family)) {
-        if (!skip.contains(name)) {
-            out.push_back(name);
-        }
-    }
-    return join(out);
-}
 
 const std::set<std::string_view> packets = {sock::PACKET_READ, sock::PACKET_SENT, sock::DATA_READ};
 const std::set<std::string_view> traffic = {net::READ, net::WRITE, net::READY_TO_WRITE};
@@ -125,20 +73,17 @@ std::uint64_t running_sum(const Recorder& rec, std::string_view name,
 TEST_CASE("events servers: a STARTTLS + SCRAM login on Prosody fires exactly these socket, "
           "connection and stream events, with their payloads",
           "[integration][events][prosody]") {
-    TestServer& s = server(ServerKind::prosody);
+    TestServer& s = servers.get(ServerKind::prosody);
     const CaCopy ca(s.get("CA_FILE"));
     LoopFixture f;
-    Config cfg = client_config(s);
+    Config cfg = c2s_config(s, ConnectionType::XMPP, "pcjevents");
     cfg.tls.ca_file = ca.path;
     cfg.sasl.mechanisms = {"SCRAM-SHA-256"};
     Component c(cfg, f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 20s));
-    REQUIRE(c.ready());
+    connect_ready(f, c, 20s);
     const std::uint64_t id = c.connection_id();
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
+    shutdown_and_wait(f, c, 8s);
 
     CHECK(sequence(rec, sock::all, packets) ==
           "EVENT_CONNECTING EVENT_CONNECTED EVENT_OPEN_FILE EVENT_FILE_OPENED EVENT_START_SSL "
@@ -238,14 +183,14 @@ TEST_CASE("events servers: an unknown CA is ssl_invalid_chain, a certificate for
     Config cfg;
     std::string expected;
     SECTION("Prosody, the system trust store: ssl_invalid_chain") {
-        cfg = client_config(server(ServerKind::prosody));
+        cfg = c2s_config(servers.get(ServerKind::prosody), ConnectionType::XMPP, "pcjevents");
         cfg.tls.ca_file.clear();
         expected = std::string(net::SSL_INVALID_CHAIN);
     }
     SECTION("ejabberd Direct TLS, another name: ssl_invalid_cert") {
         // Prosody alerts on an unknown SNI name; ejabberd presents its certificate.
-        TestServer& e = server(ServerKind::ejabberd);
-        cfg = client_config(e);
+        TestServer& e = servers.get(ServerKind::ejabberd);
+        cfg = c2s_config(e, ConnectionType::XMPP, "pcjevents");
         cfg.port = e.port("DIRECT_TLS_PORT");
         cfg.tls.policy = TlsPolicy::direct;
         cfg.hostname = "not-this-server.example";
@@ -276,13 +221,11 @@ TEST_CASE("events servers: an unknown CA is ssl_invalid_chain, a certificate for
 TEST_CASE("events servers: Prosody's component port accepts the handshake: success_handshake, "
           "then a reconnect is tcp_restablished",
           "[integration][events][j14]") {
-    TestServer& s = server(ServerKind::prosody);
+    TestServer& s = servers.get(ServerKind::prosody);
     LoopFixture f;
-    Component c(component_config(s), f.loop());
+    Component c(j14_config(s), f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
     CHECK(sequence(rec, xs::all, stanzas) == "start_stream open success_handshake");
     const Seen* accepted = rec.last(xs::SUCCESS_HANDSHAKE);
     REQUIRE(accepted->node);
@@ -309,6 +252,5 @@ TEST_CASE("events servers: Prosody's component port accepts the handshake: succe
     CHECK(sequence(rec, sock::all, packets) ==
           "EVENT_CONNECTING EVENT_CONNECTED EVENT_CHANNEL_CLOSED EVENT_DELETED EVENT_CONNECTING "
           "EVENT_CONNECTED");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }

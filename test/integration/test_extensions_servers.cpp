@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <map>
 #include <memory>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -17,84 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind);
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
-
-Config client_config(TestServer& s) {
-    Config c;
-    c.connection_type = ConnectionType::XMPP;
-    c.ip = s.get("HOST");
-    c.port = s.port("C2S_PORT");
-    c.hostname = s.get("DOMAIN");
-    c.username = s.get("USER");
-    c.password = s.get("PASSWORD");
-    c.resource = "pcjext";
-    c.tls.ca_file = s.get("CA_FILE");
-    c.shutdown_timeout = 3s;
-    c.negotiation_timeout = 15s;
-    return c;
-}
-
-Config j14_config(TestServer& s) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.ip = s.get("HOST");
-    c.port = s.port("COMPONENT_PORT");
-    c.hostname = s.get("COMPONENT_DOMAIN");
-    c.password = s.get("COMPONENT_SECRET");
-    c.shutdown_timeout = 3s;
-    return c;
-}
-
-Config j2_config(TestServer& s, const std::string& bind_domain) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD20_COMPONENT;
-    c.ip = s.get("HOST");
-    c.port = s.port("ROUTER_PORT");
-    c.hostname = s.get("DOMAIN");
-    c.username = s.get("ROUTER_USER");
-    c.password = s.get("ROUTER_SECRET");
-    c.bind_domain = bind_domain;
-    c.tls.ca_file = s.get("CA_FILE");
-    c.shutdown_timeout = 3s;
-    c.negotiation_timeout = 10s;
-    return c;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-std::string failures(const Recorder& rec) {
-    std::string out;
-    for (const auto& seen : rec.seen) {
-        if (seen.reason) {
-            out += seen.name + ": " + seen.reason->to_string() + "; ";
-        }
-    }
-    return out;
-}
-
-void connect_ready(LoopFixture& f, Component& c, const Recorder& rec) {
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 15s));
-    INFO("events: " << join(rec.names()) << "\nfailures: " << failures(rec));
-    REQUIRE(c.ready());
-}
-
-void shutdown_cleanly(LoopFixture& f, Component& c) {
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
-}
+ServerPool servers;
 
 bool has(const std::vector<std::string>& list, std::string_view value) {
     return std::find(list.begin(), list.end(), value) != list.end();
@@ -107,13 +30,13 @@ TEST_CASE("extensions servers: a client's disco#info of its server lists the ser
           "[integration][extensions][disco]") {
     const ServerKind kind = GENERATE(ServerKind::prosody, ServerKind::ejabberd);
     INFO("server: " << to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
-    Component c(client_config(s), f.loop());
+    Component c(c2s_config(s, ConnectionType::XMPP, "pcjext"), f.loop());
     auto disco = std::make_shared<Disco>();
     c.attach(disco);
     Recorder rec(c);
-    connect_ready(f, c, rec);
+    connect_ready(f, c, rec, 15s);
     disco->query_info(s.get("DOMAIN"), "", 5s);
     disco->query_items(s.get("DOMAIN"), "", 5s);
     REQUIRE(f.run_until([&] { return rec.has(ext::QUERY_INFO) && rec.has(ext::QUERY_ITEMS); }, 8s));
@@ -143,14 +66,14 @@ TEST_CASE("extensions servers: a client's disco#info of its server lists the ser
     CHECK_FALSE(err->reason->condition.empty());
     CHECK(err->reason->condition != "timeout");
     CHECK(std::holds_alternative<std::monostate>(err->payload));
-    shutdown_cleanly(f, c);
+    shutdown_and_wait(f, c, 8s);
 }
 
 TEST_CASE("extensions servers: a client querying a component through Prosody gets the "
           "component's identity and features, and its pings are answered; the component's "
           "keepalive goes round through the server",
           "[integration][extensions][disco][ping]") {
-    TestServer& s = server(ServerKind::prosody);
+    TestServer& s = servers.get(ServerKind::prosody);
     LoopFixture f;
     Component component(j14_config(s), f.loop());
     Disco::Options dopt;
@@ -162,15 +85,15 @@ TEST_CASE("extensions servers: a client querying a component through Prosody get
     auto component_ping = std::make_shared<Ping>(popt);
     component.attach(component_ping);
     Recorder crec(component);
-    connect_ready(f, component, crec);
+    connect_ready(f, component, crec, 15s);
 
-    Component client(client_config(s), f.loop());
+    Component client(c2s_config(s, ConnectionType::XMPP, "pcjext"), f.loop());
     auto disco = std::make_shared<Disco>();
     auto ping = std::make_shared<Ping>();
     client.attach(disco);
     client.attach(ping);
     Recorder rec(client);
-    connect_ready(f, client, rec);
+    connect_ready(f, client, rec, 15s);
 
     const std::string domain = s.get("COMPONENT_DOMAIN");
     disco->query_info(domain, "", 5s);
@@ -198,14 +121,14 @@ TEST_CASE("extensions servers: a client querying a component through Prosody get
     // The component's own keepalive: its ping to itself comes back through Prosody.
     REQUIRE(f.run_until([&] { return component_ping->keepalives_answered() >= 1; }, 5s));
     CHECK_FALSE(crec.has(ext::PING_TIMEOUT));
-    shutdown_cleanly(f, client);
-    shutdown_cleanly(f, component);
+    shutdown_and_wait(f, client, 8s);
+    shutdown_and_wait(f, component, 8s);
 }
 
 TEST_CASE("extensions servers: a jabberd2 component answers the session manager's disco#info "
           "when it binds, and its keepalive goes round through the router",
           "[integration][extensions][disco][j2]") {
-    TestServer& s = server(ServerKind::jabberd2);
+    TestServer& s = servers.get(ServerKind::jabberd2);
     LoopFixture f;
     const std::string service = "disco.localhost";
     Component c(j2_config(s, service), f.loop());
@@ -232,7 +155,7 @@ TEST_CASE("extensions servers: a jabberd2 component answers the session manager'
             ++answers;
         }
     });
-    connect_ready(f, c, rec);
+    connect_ready(f, c, rec, 15s);
     REQUIRE(f.run_until([&] { return answers >= 1 || ended(c); }, 8s));
     f.run_for(300ms); // the sm asks more than once
     CHECK(queries >= 1);
@@ -251,7 +174,7 @@ TEST_CASE("extensions servers: a jabberd2 component answers the session manager'
     REQUIRE(f.run_until([&] { return ping->keepalives_answered() >= 1 || ended(c); }, 5s));
     CHECK(c.ready());
     CHECK_FALSE(rec.has(ext::PING_TIMEOUT));
-    shutdown_cleanly(f, c);
+    shutdown_and_wait(f, c, 8s);
 }
 
 TEST_CASE("extensions servers: the keepalive finds a server that stopped answering (SIGSTOP) "
@@ -260,14 +183,14 @@ TEST_CASE("extensions servers: the keepalive finds a server that stopped answeri
     // A server of its own: it is frozen, which no other test should meet.
     TestServer s(ServerKind::prosody);
     LoopFixture f;
-    Component c(client_config(s), f.loop());
+    Component c(c2s_config(s, ConnectionType::XMPP, "pcjext"), f.loop());
     Ping::Options opt;
     opt.interval = 300ms;
     opt.timeout = 700ms;
     auto ping = std::make_shared<Ping>(opt);
     c.attach(ping);
     Recorder rec(c);
-    connect_ready(f, c, rec);
+    connect_ready(f, c, rec, 15s);
     // Alive: Prosody answers the keepalive, and the connection stays.
     REQUIRE(f.run_until([&] { return ping->keepalives_answered() >= 1 || ended(c); }, 5s));
     REQUIRE(c.ready());
@@ -292,6 +215,6 @@ TEST_CASE("extensions servers: the keepalive finds a server that stopped answeri
     // The thawed server is whole: a new connection logs in again.
     CHECK(s.running());
     rec.clear();
-    connect_ready(f, c, rec);
-    shutdown_cleanly(f, c);
+    connect_ready(f, c, rec, 15s);
+    shutdown_and_wait(f, c, 8s);
 }

@@ -2,9 +2,7 @@
 // each started on loopback by the test itself.
 #include <catch2/catch.hpp>
 
-#include <map>
-#include <memory>
-
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -16,26 +14,10 @@ using namespace std::chrono_literals;
 namespace {
 
 // One server per kind for the whole run: starting ejabberd costs about a second.
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind); // throws, failing the test, when it cannot start
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
+ServerPool servers;
 
-Config component_config(TestServer& s) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.ip = s.get("HOST");
-    c.port = s.port("COMPONENT_PORT");
-    c.hostname = s.get("COMPONENT_DOMAIN");
-    c.password = s.get("COMPONENT_SECRET");
-    c.shutdown_timeout = 3s;
+Config component_config(const TestServer& s) {
+    Config c = j14_config(s);
     c.connect_timeout = 3s;
     return c;
 }
@@ -48,10 +30,6 @@ Node message_to_self(const Config& c, const std::string& body) {
         .child(build("body").text(body));
 }
 
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
 const auto kinds = {ServerKind::prosody, ServerKind::ejabberd, ServerKind::jabberd2_router};
 
 } // namespace
@@ -61,15 +39,13 @@ TEST_CASE("j14 servers: a component connects, its message comes back through NOD
           "[integration][j14]") {
     const ServerKind kind = GENERATE(values(kinds));
     CAPTURE(to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     Config cfg = component_config(s);
     Component c(cfg, f.loop());
     Recorder rec(c);
     c.add_filter("echo", "/message[body='round trip']");
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
     CHECK(join(rec.names()) == "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART "
                                "PCJ_AUTHNEGOTIATE PCJ_AUTHSUCCESS PCJ_READY");
     CHECK(c.jid() == cfg.hostname);
@@ -84,8 +60,7 @@ TEST_CASE("j14 servers: a component connects, its message comes back through NOD
     CHECK(echo->node->child("body")->text() == "round trip");
 
     rec.clear();
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
     CHECK(join(rec.names()) ==
           "PCJ_STREAMEND PCJ_SHUTDOWN_START PCJ_SOCKETDISCONNECT PCJ_SHUTDOWN_FINISH");
 }
@@ -94,14 +69,12 @@ TEST_CASE("j14 servers: return_to_sender gets the server's answer to a disco#inf
           "[integration][j14][rts]") {
     const ServerKind kind = GENERATE(values(kinds));
     CAPTURE(to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     Config cfg = component_config(s);
     Component c(cfg, f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
     // A router alone has no session manager behind the domain; whatever it answers (a result
     // or an error bounced by the router), the answer must come back to the requester.
     Node iq = build("iq")
@@ -118,15 +91,14 @@ TEST_CASE("j14 servers: return_to_sender gets the server's answer to a disco#inf
     CHECK((type == "result" || type == "error"));
     CHECK(rec.has(ev::RTS_FINISH));
     CHECK_FALSE(rec.has(ev::NODERECEIVED));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("j14 servers: a wrong secret ends in PCJ_AUTHFAIL and no READY",
           "[integration][j14][auth]") {
     const ServerKind kind = GENERATE(values(kinds));
     CAPTURE(to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     Config cfg = component_config(s);
     cfg.password = "not-the-secret";
@@ -149,16 +121,14 @@ TEST_CASE("j14 servers: a server killed mid-stream is PCJ_SOCKETFAIL; after its 
           "[integration][j14][reconnect]") {
     const ServerKind kind = GENERATE(values(kinds));
     CAPTURE(to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     Config cfg = component_config(s);
     Component c(cfg, f.loop());
     Recorder rec(c);
     c.add_filter("echo", "/message[body='queued while down']");
     auto on_ready = c.subscribe(ev::READY, [&](const Event&) { c.purge_queue(); });
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
 
     s.kill();
     REQUIRE(f.run_until([&] { return ended(c); }, 10s));
@@ -178,6 +148,5 @@ TEST_CASE("j14 servers: a server killed mid-stream is PCJ_SOCKETFAIL; after its 
     CHECK(rec.has(ev::READY));
     CHECK(rec.has("echo"));
     CHECK(c.queue().empty());
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }

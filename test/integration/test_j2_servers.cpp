@@ -2,9 +2,7 @@
 // and, for routes to and from a client, against full jabberd2 (router + sm + c2s).
 #include <catch2/catch.hpp>
 
-#include <map>
-#include <memory>
-
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -15,59 +13,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind);
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
+ServerPool servers;
 
 const std::string component_ns = std::string(jabberd2_component_ns);
 
-Config j2_config(TestServer& s, const std::string& bind_domain) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD20_COMPONENT;
-    c.ip = s.get("HOST");
-    c.port = s.port("ROUTER_PORT");
-    c.hostname = s.get("DOMAIN");
-    c.username = s.get("ROUTER_USER");
-    c.password = s.get("ROUTER_SECRET");
-    c.bind_domain = bind_domain;
-    c.tls.ca_file = s.get("CA_FILE");
-    c.shutdown_timeout = 3s;
-    c.negotiation_timeout = 10s;
-    return c;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-std::string failures(const Recorder& rec) {
-    std::string out;
-    for (const auto& seen : rec.seen) {
-        if (seen.reason) {
-            out += seen.name + ": " + seen.reason->to_string() + "; ";
-        }
-    }
-    return out;
-}
-
-// Connects and waits for READY or the end; the caller checks which.
-void connect_and_wait(LoopFixture& f, Component& c) {
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 15s));
-}
-
 void shutdown_cleanly(LoopFixture& f, Component& c, Recorder& rec) {
     rec.clear();
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
+    shutdown_and_wait(f, c, 8s);
     CHECK(join(rec.names()) ==
           "PCJ_STREAMEND PCJ_SHUTDOWN_START PCJ_SOCKETDISCONNECT PCJ_SHUTDOWN_FINISH");
 }
@@ -77,7 +29,7 @@ void shutdown_cleanly(LoopFixture& f, Component& c, Recorder& rec) {
 TEST_CASE("j2 servers: STARTTLS, DIGEST-MD5 and bind reach READY in PCJ's order; a route to "
           "itself comes back through a filter and PCJ_NODERECEIVED",
           "[integration][j2]") {
-    TestServer& s = server(ServerKind::jabberd2_router);
+    TestServer& s = servers.get(ServerKind::jabberd2_router);
     LoopFixture f;
     Component c(j2_config(s, "pcj.localhost"), f.loop());
     Recorder rec(c);
@@ -89,7 +41,7 @@ TEST_CASE("j2 servers: STARTTLS, DIGEST-MD5 and bind reach READY in PCJ's order;
     });
     c.ns_prefix("j2", component_ns);
     c.add_filter("echo", "/j2:route/message[body='j2 round trip']");
-    connect_and_wait(f, c);
+    connect_and_wait(f, c, 15s);
     INFO("events: " << join(rec.names()) << "\nfailures: " << failures(rec));
     REQUIRE(c.ready());
     CHECK(join(rec.names()) ==
@@ -130,14 +82,14 @@ TEST_CASE("j2 servers: STARTTLS, DIGEST-MD5 and bind reach READY in PCJ's order;
 TEST_CASE("j2 servers: a router without a pemfile is PCJ_SSLFAIL by default, and connects with "
           "TLS optional",
           "[integration][j2][tls]") {
-    TestServer& s = server(ServerKind::jabberd2_router);
+    TestServer& s = servers.get(ServerKind::jabberd2_router);
     LoopFixture f;
     Config cfg = j2_config(s, "notls.localhost");
     cfg.port = s.port("ROUTER_NOTLS_PORT");
     SECTION("TLS required (the default): no credential is sent") {
         Component c(cfg, f.loop());
         Recorder rec(c);
-        connect_and_wait(f, c);
+        connect_and_wait(f, c, 15s);
         REQUIRE(f.run_until([&] { return ended(c); }, 5s));
         REQUIRE(rec.has(ev::SSLFAIL));
         CHECK(rec.last(ev::SSLFAIL)->reason->condition == "tls-not-offered");
@@ -149,7 +101,7 @@ TEST_CASE("j2 servers: a router without a pemfile is PCJ_SSLFAIL by default, and
         cfg.sasl.allow_plaintext_password = true; // DIGEST-MD5 counts as a password mechanism
         Component c(cfg, f.loop());
         Recorder rec(c);
-        connect_and_wait(f, c);
+        connect_and_wait(f, c, 15s);
         INFO("events: " << join(rec.names()) << "\nfailures: " << failures(rec));
         REQUIRE(c.ready());
         CHECK(join(rec.names()) ==
@@ -162,15 +114,15 @@ TEST_CASE("j2 servers: a router without a pemfile is PCJ_SSLFAIL by default, and
 
 TEST_CASE("j2 servers: a name another component has bound is PCJ_BINDFAIL 409",
           "[integration][j2][bind]") {
-    TestServer& s = server(ServerKind::jabberd2_router);
+    TestServer& s = servers.get(ServerKind::jabberd2_router);
     LoopFixture f;
     Component first(j2_config(s, "taken.localhost"), f.loop());
-    connect_and_wait(f, first);
+    connect_and_wait(f, first, 15s);
     REQUIRE(first.ready());
 
     Component second(j2_config(s, "taken.localhost"), f.loop());
     Recorder rec(second);
-    connect_and_wait(f, second);
+    connect_and_wait(f, second, 15s);
     REQUIRE(f.run_until([&] { return ended(second); }, 5s));
     CHECK_FALSE(rec.has(ev::READY));
     REQUIRE(rec.count(ev::BINDFAIL) == 1);
@@ -187,7 +139,7 @@ TEST_CASE("j2 servers: a name another component has bound is PCJ_BINDFAIL 409",
 TEST_CASE("j2 servers: a user without the bind ACL gets PCJ_BINDFAIL 403 for another name, and "
           "may bind its own",
           "[integration][j2][bind]") {
-    TestServer& s = server(ServerKind::jabberd2_router);
+    TestServer& s = servers.get(ServerKind::jabberd2_router);
     LoopFixture f;
     Config cfg = j2_config(s, "someone-else.localhost");
     cfg.username = s.get("ROUTER_USER_NOBIND");
@@ -195,7 +147,7 @@ TEST_CASE("j2 servers: a user without the bind ACL gets PCJ_BINDFAIL 403 for ano
     SECTION("another name") {
         Component c(cfg, f.loop());
         Recorder rec(c);
-        connect_and_wait(f, c);
+        connect_and_wait(f, c, 15s);
         REQUIRE(f.run_until([&] { return ended(c); }, 5s));
         REQUIRE(rec.count(ev::BINDFAIL) == 1);
         const Reason& r = *rec.last(ev::BINDFAIL)->reason;
@@ -208,7 +160,7 @@ TEST_CASE("j2 servers: a user without the bind ACL gets PCJ_BINDFAIL 403 for ano
         cfg.bind_domain = cfg.username;
         Component c(cfg, f.loop());
         Recorder rec(c);
-        connect_and_wait(f, c);
+        connect_and_wait(f, c, 15s);
         INFO("failures: " << failures(rec));
         REQUIRE(c.ready());
         CHECK(c.jid() == cfg.username);
@@ -217,13 +169,13 @@ TEST_CASE("j2 servers: a user without the bind ACL gets PCJ_BINDFAIL 403 for ano
 }
 
 TEST_CASE("j2 servers: a wrong secret is PCJ_AUTHFAIL not-authorized", "[integration][j2][auth]") {
-    TestServer& s = server(ServerKind::jabberd2_router);
+    TestServer& s = servers.get(ServerKind::jabberd2_router);
     LoopFixture f;
     Config cfg = j2_config(s, "pcj.localhost");
     cfg.password = "not-the-secret";
     Component c(cfg, f.loop());
     Recorder rec(c);
-    connect_and_wait(f, c);
+    connect_and_wait(f, c, 15s);
     REQUIRE(f.run_until([&] { return ended(c); }, 5s));
     CHECK_FALSE(rec.has(ev::READY));
     CHECK_FALSE(rec.has(ev::AUTHSUCCESS));
@@ -235,7 +187,7 @@ TEST_CASE("j2 servers: a wrong secret is PCJ_AUTHFAIL not-authorized", "[integra
 TEST_CASE("j2 servers: end to end with jabberd2 — a client's message reaches the component as a "
           "route, and the component's reply reaches the client",
           "[integration][j2][e2e]") {
-    TestServer& s = server(ServerKind::jabberd2);
+    TestServer& s = servers.get(ServerKind::jabberd2);
     LoopFixture f;
     const std::string service = "echo.localhost";
     Component component(j2_config(s, service), f.loop());
@@ -252,24 +204,17 @@ TEST_CASE("j2 servers: end to end with jabberd2 — a client's message reaches t
                          .child(build("body").text("pong"));
         component.output(wrap_route(reply, service, in->from));
     });
-    connect_and_wait(f, component);
+    connect_and_wait(f, component, 15s);
     INFO("component failures: " << failures(crec));
     REQUIRE(component.ready());
 
     f.run_for(50ms); // jabberd2's c2s STARTTLS race (README, Quirks)
-    Config cc;
-    cc.connection_type = ConnectionType::XMPP;
-    cc.ip = s.get("HOST");
-    cc.port = s.port("C2S_PORT");
-    cc.hostname = s.get("DOMAIN");
-    cc.username = s.get("USER");
-    cc.password = s.get("PASSWORD");
-    cc.tls.ca_file = s.get("CA_FILE");
-    cc.shutdown_timeout = 3s;
+    Config cc = c2s_config(s, ConnectionType::XMPP, "");
+    cc.negotiation_timeout = Config{}.negotiation_timeout; // this login keeps the default
     Component client(cc, f.loop());
     Recorder rec(client);
     client.add_filter("pong", "/message[body='pong']");
-    connect_and_wait(f, client);
+    connect_and_wait(f, client, 15s);
     INFO("client failures: " << failures(rec));
     REQUIRE(client.ready());
 

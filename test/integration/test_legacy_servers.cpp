@@ -2,9 +2,7 @@
 // c2s): plaintext and digest logins, STARTTLS where offered, and every way the login fails.
 #include <catch2/catch.hpp>
 
-#include <map>
-#include <memory>
-
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -15,17 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind);
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
+ServerPool servers;
 
 struct Case {
     ServerKind kind;
@@ -43,17 +31,11 @@ std::string describe(const Case& k) {
            " method=" + k.method + " version=" + k.version;
 }
 
-Config legacy_config(TestServer& s, const Case& k) {
-    Config c;
-    c.connection_type = ConnectionType::LEGACY;
-    c.ip = s.get("HOST");
+Config legacy_config(const TestServer& s, const Case& k) {
+    Config c = c2s_config(s, ConnectionType::LEGACY, "pcjlegacy");
     c.port = s.port(k.port_key);
     c.hostname = s.get(k.domain_key);
-    c.username = s.get("USER");
-    c.password = s.get("PASSWORD");
-    c.resource = "pcjlegacy";
     c.tls.policy = k.policy;
-    c.tls.ca_file = s.get("CA_FILE");
     if (!k.method.empty()) {
         c.sasl.mechanisms = {k.method};
     }
@@ -62,37 +44,15 @@ Config legacy_config(TestServer& s, const Case& k) {
     if (!k.version.empty()) {
         c.version = k.version;
     }
-    c.shutdown_timeout = 3s;
     c.negotiation_timeout = 10s;
     return c;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-// jabberd2's c2s may fail a connection that follows a previous one too closely (README, Quirks).
-void settle(LoopFixture& f, ServerKind kind) {
-    if (kind == ServerKind::jabberd2) {
-        f.run_for(50ms);
-    }
-}
-
-std::string failures(const Recorder& rec) {
-    std::string out;
-    for (const auto& seen : rec.seen) {
-        if (seen.reason) {
-            out += seen.name + ": " + seen.reason->to_string() + "; ";
-        }
-    }
-    return out;
 }
 
 // Logs in, checks the event order and the method on the wire, sends itself a message (which
 // only a really logged-in session gets back) and shuts down cleanly.
 void login_round_trip(const Case& k) {
     INFO(describe(k));
-    TestServer& s = server(k.kind);
+    TestServer& s = servers.get(k.kind);
     LoopFixture f;
     settle(f, k.kind);
     Config cfg = legacy_config(s, k);
@@ -101,10 +61,7 @@ void login_round_trip(const Case& k) {
     std::string sent;
     auto tap = c.subscribe(ev::NODESENT, [&](const Event& e) { sent += e.node->to_string(); });
     c.add_filter("echo", "/message[body='legacy round trip']");
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 15s));
-    INFO("events: " << join(rec.names()) << "\nfailures: " << failures(rec));
-    REQUIRE(c.ready());
+    connect_ready(f, c, rec, 15s);
     const std::string tls = k.expect_tls ? "PCJ_SSLNEGOTIATE PCJ_SSLSUCCESS PCJ_STREAMSTART " : "";
     CHECK(join(rec.names()) == "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART " + tls +
                                    "PCJ_AUTHNEGOTIATE PCJ_AUTHSUCCESS PCJ_READY");
@@ -120,8 +77,7 @@ void login_round_trip(const Case& k) {
     REQUIRE(f.run_until([&] { return rec.has("echo") || ended(c); }, 10s));
     CHECK(rec.has("echo"));
 
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
+    shutdown_and_wait(f, c, 8s);
     CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1);
     CHECK_FALSE(rec.has(ev::SOCKETFAIL));
 }
@@ -130,7 +86,7 @@ void login_round_trip(const Case& k) {
 void login_fails(const Case& k, const std::string& password, std::string_view event,
                  const std::string& condition) {
     INFO(describe(k));
-    TestServer& s = server(k.kind);
+    TestServer& s = servers.get(k.kind);
     LoopFixture f;
     settle(f, k.kind);
     Config cfg = legacy_config(s, k);
@@ -185,7 +141,7 @@ TEST_CASE("legacy servers: ejabberd and jabberd2 log in with <digest/> and with 
 TEST_CASE("legacy servers: digest against Prosody is PCJ_AUTHFAIL with a clear reason, never "
           "READY",
           "[integration][legacy][prosody]") {
-    TestServer& s = server(ServerKind::prosody);
+    TestServer& s = servers.get(ServerKind::prosody);
     LoopFixture f;
     Config cfg =
         legacy_config(s, {ServerKind::prosody, "OPEN_DOMAIN", TlsPolicy::disabled, "DIGEST"});

@@ -4,10 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <map>
-#include <memory>
 #include <thread>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -18,54 +17,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind);
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
+ServerPool servers;
 
-Config client_config(TestServer& s, const std::string& resource) {
-    Config c;
-    c.connection_type = ConnectionType::XMPP;
-    c.ip = s.get("HOST");
-    c.port = s.port("C2S_PORT");
-    c.hostname = s.get("DOMAIN");
-    c.username = s.get("USER");
-    c.password = s.get("PASSWORD");
-    c.resource = resource;
+Config client_config(const TestServer& s, const std::string& resource) {
+    Config c = c2s_config(s, ConnectionType::XMPP, resource);
     c.tls.policy = TlsPolicy::required;
-    c.tls.ca_file = s.get("CA_FILE");
     c.sasl.mechanisms = {"SCRAM-SHA-1"}; // offered by all three
-    c.shutdown_timeout = 3s;
-    c.negotiation_timeout = 15s;
     return c;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-std::string failures(const Recorder& rec) {
-    std::string out;
-    for (const auto& seen : rec.seen) {
-        if (seen.reason) {
-            out += seen.name + ": " + seen.reason->to_string() + "; ";
-        }
-    }
-    return out;
-}
-
-// jabberd2's c2s may fail a STARTTLS that follows another TLS connection too closely.
-void settle(LoopFixture& f, ServerKind kind) {
-    if (kind == ServerKind::jabberd2) {
-        f.run_for(50ms);
-    }
 }
 
 // An iq set jabber:iq:roster from `c` (RFC 6121 §2.3/§2.5), waiting for the server's answer.
@@ -94,7 +52,7 @@ void set_roster_item(LoopFixture& f, Component& c, const std::string& jid,
 
 void roster_push_applied(ServerKind kind) {
     INFO(to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     settle(f, kind);
     Config cfg = client_config(s, "pcj-first");
@@ -124,9 +82,7 @@ void roster_push_applied(ServerKind kind) {
     // first (an interested resource).
     settle(f, kind);
     Component second(client_config(s, "pcj-second"), f.loop());
-    second.connect();
-    REQUIRE(f.run_until([&] { return second.ready() || ended(second); }, 20s));
-    REQUIRE(second.ready());
+    connect_ready(f, second, 20s);
     const std::string contact = s.get("USER2") + "@" + domain;
     const std::size_t pushes_before = rec.count(ext::ROSTER_PUSHED);
     set_roster_item(f, second, contact, "", "Second Account");
@@ -177,7 +133,7 @@ TEST_CASE("session servers: jabberd2 pushes a roster change made by another conn
 TEST_CASE("session servers: another thread follows a TLS + SCRAM login to Prosody through the "
           "event queue",
           "[integration][session][event_queue]") {
-    TestServer& s = server(ServerKind::prosody);
+    TestServer& s = servers.get(ServerKind::prosody);
     LoopFixture f;
     Config cfg = client_config(s, "pcj-queue");
     cfg.sasl.mechanisms = {"SCRAM-SHA-256"};
@@ -210,7 +166,6 @@ TEST_CASE("session servers: another thread follows a TLS + SCRAM login to Prosod
                          "PCJ_AUTHSUCCESS PCJ_STREAMSTART PCJ_BINDNEGOTIATE PCJ_BINDSUCCESS "
                          "PCJ_READY"); // Prosody 0.12 marks the session <optional/>
     CHECK(q.dropped() == 0);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
+    shutdown_and_wait(f, c, 8s);
     attached.cancel();
 }

@@ -2,9 +2,7 @@
 // every mechanism each offers, STARTTLS required / optional, Direct TLS, and the failures.
 #include <catch2/catch.hpp>
 
-#include <map>
-#include <memory>
-
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "servers.hpp"
@@ -15,17 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TestServer& server(ServerKind kind) {
-    static std::map<ServerKind, std::unique_ptr<TestServer>> servers;
-    auto& s = servers[kind];
-    if (!s) {
-        s = std::make_unique<TestServer>(kind);
-    }
-    if (!s->running()) {
-        s->restart();
-    }
-    return *s;
-}
+ServerPool servers;
 
 struct Case {
     ServerKind kind;
@@ -41,42 +29,23 @@ std::string describe(const Case& c) {
            " tls=" + std::string(to_string(c.policy)) + " " + c.mechanism;
 }
 
-Config client_config(TestServer& s, const Case& k) {
-    Config c;
-    c.connection_type = ConnectionType::XMPP;
-    c.ip = s.get("HOST");
+Config client_config(const TestServer& s, const Case& k) {
+    Config c = c2s_config(s, ConnectionType::XMPP, "pcjtest");
     c.port = s.port(k.port_key);
     c.hostname = s.get(k.domain_key);
-    c.username = s.get("USER");
-    c.password = s.get("PASSWORD");
-    c.resource = "pcjtest";
     c.tls.policy = k.policy;
-    c.tls.ca_file = s.get("CA_FILE");
     if (!k.mechanism.empty()) {
         c.sasl.mechanisms = {k.mechanism};
     }
     c.tls.priority = k.priority;
-    c.shutdown_timeout = 3s;
-    c.negotiation_timeout = 15s;
     return c;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-// jabberd2's c2s occasionally fails a STARTTLS that follows the previous TLS close too closely.
-void settle(LoopFixture& f, ServerKind kind) {
-    if (kind == ServerKind::jabberd2) {
-        f.run_for(50ms);
-    }
 }
 
 // Logs in, sends itself a message, asks the server for disco#info through return_to_sender,
 // and shuts down cleanly.
 void login_round_trip(const Case& k) {
     INFO(describe(k));
-    TestServer& s = server(k.kind);
+    TestServer& s = servers.get(k.kind);
     LoopFixture f;
     settle(f, k.kind);
     Config cfg = client_config(s, k);
@@ -85,16 +54,7 @@ void login_round_trip(const Case& k) {
     std::string jid_at_ready;
     auto on_ready = c.subscribe(ev::READY, [&](const Event&) { jid_at_ready = c.jid(); });
     c.add_filter("echo", "/message[body='xmpp round trip']");
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 20s));
-    std::string failures;
-    for (const auto& seen : rec.seen) {
-        if (seen.reason) {
-            failures += seen.name + ": " + seen.reason->to_string() + "; ";
-        }
-    }
-    INFO("events: " << join(rec.names()) << "\nfailures: " << failures);
-    REQUIRE(c.ready());
+    connect_ready(f, c, rec, 20s);
     CHECK(jid_at_ready.rfind(cfg.username + "@" + cfg.hostname + "/", 0) == 0);
     if (k.policy != TlsPolicy::disabled) {
         CHECK(rec.has(ev::SSLSUCCESS) == (k.policy != TlsPolicy::direct));
@@ -120,8 +80,7 @@ void login_round_trip(const Case& k) {
     REQUIRE(disco->node);
     CHECK(disco->node->attr("type") == "result");
 
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
+    shutdown_and_wait(f, c, 8s);
     CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1);
     CHECK_FALSE(rec.has(ev::SOCKETFAIL));
 }
@@ -178,22 +137,19 @@ TEST_CASE("xmpp servers: jabberd2 — each mechanism, and READY right after bind
 
 TEST_CASE("xmpp servers: jabberd2 offers no session, so BINDSUCCESS is followed by READY",
           "[integration][xmpp][jabberd2]") {
-    TestServer& s = server(ServerKind::jabberd2);
+    TestServer& s = servers.get(ServerKind::jabberd2);
     LoopFixture f;
     settle(f, ServerKind::jabberd2);
     Component c(
         client_config(s, {ServerKind::jabberd2, "C2S_PORT", "DOMAIN", TlsPolicy::required, ""}),
         f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }, 20s));
-    REQUIRE(c.ready());
+    connect_ready(f, c, 20s);
     CHECK(join(rec.names()) ==
           "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART PCJ_SSLNEGOTIATE "
           "PCJ_SSLSUCCESS PCJ_STREAMSTART PCJ_AUTHNEGOTIATE PCJ_AUTHSUCCESS PCJ_STREAMSTART "
           "PCJ_BINDNEGOTIATE PCJ_BINDSUCCESS PCJ_READY");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }, 8s));
+    shutdown_and_wait(f, c, 8s);
 }
 
 TEST_CASE("xmpp servers: a wrong password is PCJ_AUTHFAIL not-authorized on every server",
@@ -201,7 +157,7 @@ TEST_CASE("xmpp servers: a wrong password is PCJ_AUTHFAIL not-authorized on ever
     const ServerKind kind =
         GENERATE(ServerKind::prosody, ServerKind::ejabberd, ServerKind::jabberd2);
     CAPTURE(to_string(kind));
-    TestServer& s = server(kind);
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     settle(f, kind);
     Config cfg = client_config(s, {kind, "C2S_PORT", "DOMAIN", TlsPolicy::required, ""});
@@ -218,7 +174,7 @@ TEST_CASE("xmpp servers: a wrong password is PCJ_AUTHFAIL not-authorized on ever
 
 TEST_CASE("xmpp servers: a certificate from an unknown CA is PCJ_SSLFAIL ssl_invalid_chain",
           "[integration][xmpp][tls]") {
-    TestServer& s = server(ServerKind::prosody);
+    TestServer& s = servers.get(ServerKind::prosody);
     LoopFixture f;
     Config cfg =
         client_config(s, {ServerKind::prosody, "C2S_PORT", "DOMAIN", TlsPolicy::required, ""});
@@ -239,7 +195,7 @@ TEST_CASE("xmpp servers: a certificate for another name is PCJ_SSLFAIL ssl_inval
     // Direct TLS checks the certificate before any stream header, so the server cannot refuse
     // the unknown domain first: the name check is what fails.
     // (Prosody answers an unknown SNI name with an alert; ejabberd presents its certificate.)
-    TestServer& e = server(ServerKind::ejabberd);
+    TestServer& e = servers.get(ServerKind::ejabberd);
     Config cfg = client_config(
         e, {ServerKind::ejabberd, "DIRECT_TLS_PORT", "DOMAIN", TlsPolicy::direct, ""});
     cfg.hostname = "not-this-server.example";

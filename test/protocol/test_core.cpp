@@ -2,38 +2,17 @@
 // reconnect and hostile input — the branches no real server produces on demand.
 #include <catch2/catch.hpp>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr const char* server_header =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
-    "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D32' from='component.localhost'>";
-
-// Takes the peer through a successful handshake (secret "test").
-ScriptedPeer& handshake(ScriptedPeer& peer) {
-    return peer.expect("<stream:stream")
-        .send(server_header)
-        .expect("<handshake>aaee83c26aeeafcbabeabfcbcd50df997e0a2a1e</handshake>")
-        .send("<handshake/>");
-}
-
-Config config_for(std::uint16_t port) {
-    Config c;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "component.localhost";
-    c.password = "test";
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.shutdown_timeout = 2s;
-    return c;
-}
 
 Node chat(const std::string& body, const std::string& id = {}) {
     Node m = build("message")
@@ -47,10 +26,6 @@ Node chat(const std::string& body, const std::string& id = {}) {
     return m;
 }
 
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
 } // namespace
 
 TEST_CASE("core: output before READY is queued and purge_queue sends it in FIFO order",
@@ -58,7 +33,7 @@ TEST_CASE("core: output before READY is queued and purge_queue sends it in FIFO 
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).expect("<body>two</body>");
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.output(chat("one"));
     c.output(chat("two"));
@@ -88,7 +63,7 @@ TEST_CASE("core: after READY inbound stanzas reach filters and then PCJ_NODERECE
         .send("<message from='a@localhost' to='component.localhost' type='chat'>"
               "<body>hello</body></message>")
         .send("<presence from='a@localhost' to='component.localhost'/>");
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     c.add_filter("chat", "/message[@type='chat']");
     c.add_filter("bodies", "//body");
     Recorder rec(c);
@@ -109,8 +84,7 @@ TEST_CASE("core: after READY inbound stanzas reach filters and then PCJ_NODERECE
     const Seen* bodies = rec.last("bodies");
     REQUIRE(bodies->matches.size() == 1);
     CHECK(bodies->matches[0].text() == "hello");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: a removed filter no longer fires and a bad one is refused at once",
@@ -121,7 +95,7 @@ TEST_CASE("core: a removed filter no longer fires and a bad one is refused at on
         .send("<message type='chat'><body>1</body></message>")
         .expect("<ping/>")
         .send("<message type='chat'><body>2</body></message>");
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     CHECK_THROWS_AS(c.add_filter("bad", "[[bad"), XPathError);
     c.add_filter("chat", "/message");
     Recorder rec(c);
@@ -132,8 +106,7 @@ TEST_CASE("core: a removed filter no longer fires and a bad one is refused at on
     c.output(Node("ping"));
     REQUIRE(f.run_until([&] { return rec.count(ev::NODERECEIVED) == 2; }));
     CHECK(rec.count("chat") == 1);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: a return_to_sender reply reaches its requester and nothing else",
@@ -144,7 +117,7 @@ TEST_CASE("core: a return_to_sender reply reaches its requester and nothing else
         .expect("id=\"q1\"")
         .send("<iq type='result' id='q1' from='localhost'><query "
               "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     c.add_filter("any", "/iq");
     Recorder rec(c);
     c.connect();
@@ -165,8 +138,7 @@ TEST_CASE("core: a return_to_sender reply reaches its requester and nothing else
     const Seen* reply = rec.last("disco_reply");
     REQUIRE(reply->node);
     CHECK(reply->node->attr("type") == "result");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: return_to_sender with a callback, a generated id and a duplicate id",
@@ -174,7 +146,7 @@ TEST_CASE("core: return_to_sender with a callback, a generated id and a duplicat
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).expect("id=\"dup\"").expect("<iq");
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
     int replies_a = 0;
@@ -187,8 +159,7 @@ TEST_CASE("core: return_to_sender with a callback, a generated id and a duplicat
     CHECK(c.pending().size() == 2);
     REQUIRE(f.run_until([&] { return peer.done(); }));
     CHECK(peer.all_received().find("id=\"" + idb + "\"") != std::string::npos);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: a request that times out is answered with a timeout result",
@@ -196,7 +167,7 @@ TEST_CASE("core: a request that times out is answered with a timeout result",
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer);
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
     std::optional<Reason> got;
@@ -214,8 +185,7 @@ TEST_CASE("core: a request that times out is answered with a timeout result",
     CHECK(got->condition == "timeout");
     CHECK_FALSE(had_node);
     CHECK(c.pending().empty());
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: pending requests are answered 'disconnected' when the server vanishes",
@@ -223,7 +193,7 @@ TEST_CASE("core: pending requests are answered 'disconnected' when the server va
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).expect("<iq").close();
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
@@ -244,7 +214,7 @@ TEST_CASE("core: shutdown fires each shutdown event once, and a later connect st
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).expect("</stream:stream>").send("</stream:stream>").close();
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
@@ -265,8 +235,7 @@ TEST_CASE("core: shutdown fires each shutdown event once, and a later connect st
     CHECK_FALSE(rec.has(ev::SHUTDOWN_FINISH));
     CHECK_FALSE(rec.has(ev::SOCKETDISCONNECT));
     CHECK(peer.connections() == 2);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: shutdown completes within its bound when the peer never closes",
@@ -274,7 +243,7 @@ TEST_CASE("core: shutdown completes within its bound when the peer never closes"
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).wait_close();
-    Config cfg = config_for(peer.port());
+    Config cfg = j14_config(peer.port(), 2s);
     cfg.shutdown_timeout = 150ms;
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -295,7 +264,7 @@ TEST_CASE("core: a refused connection is PCJ_CONNECTFAIL with the operation and 
         closed_port = probe.port();
     }
     f.run_for(20ms);
-    Component c(config_for(closed_port), f.loop());
+    Component c(j14_config(closed_port, 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return rec.has(ev::CONNECTFAIL); }));
@@ -312,7 +281,7 @@ TEST_CASE("core: the queue survives a lost connection and purge delivers it afte
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).pause(150ms).close();
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     auto on_ready = c.subscribe(ev::READY, [&](const Event&) { c.purge_queue(); });
     c.connect();
@@ -340,7 +309,7 @@ TEST_CASE("core: hostile XML after READY ends the stream with a clear failure, q
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).pause(30ms).send(input).expect("</stream:stream>");
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
@@ -372,7 +341,7 @@ TEST_CASE("core: a stream error after READY closes the stream and carries its co
               "</stream:error></stream:stream>")
         .expect("</stream:stream>")
         .close();
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -387,7 +356,7 @@ TEST_CASE("core: a handler may reconnect from inside a failure event", "[protoco
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).pause(20ms).close();
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     int reconnects = 0;
     auto sub = c.subscribe(ev::SOCKETFAIL, [&](const Event&) {
@@ -407,7 +376,7 @@ TEST_CASE("core: with debug on, every node sent and received goes to the logger"
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).send("<message><body>in</body></message>");
-    Config cfg = config_for(peer.port());
+    Config cfg = j14_config(peer.port(), 2s);
     cfg.debug = true;
     Component c(cfg, f.loop());
     std::vector<std::string> lines;
@@ -428,8 +397,7 @@ TEST_CASE("core: with debug on, every node sent and received goes to the logger"
     CHECK(seen("Sent: <handshake>"));
     CHECK(seen("Recd: <handshake/>"));
     CHECK(seen("Recd: <message><body>in</body></message>"));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("core: many components share one loop", "[protocol][core]") {
@@ -438,7 +406,7 @@ TEST_CASE("core: many components share one loop", "[protocol][core]") {
     handshake(peer);
     std::vector<std::unique_ptr<Component>> cs;
     for (int i = 0; i < 5; ++i) {
-        cs.push_back(std::make_unique<Component>(config_for(peer.port()), f.loop()));
+        cs.push_back(std::make_unique<Component>(j14_config(peer.port(), 2s), f.loop()));
         cs.back()->connect();
     }
     REQUIRE(f.run_until(

@@ -4,30 +4,17 @@
 #include <atomic>
 #include <thread>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr const char* server_header =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
-    "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D32' from='component.localhost'>";
-
-Config config_for(std::uint16_t port) {
-    Config c;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "component.localhost";
-    c.password = "test";
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.shutdown_timeout = 1s;
-    return c;
-}
 
 // "<m t='T' n='N'/>" markers, checked per thread in the bytes the peer received.
 bool per_thread_order_complete(const std::string& wire, int threads, int per_thread,
@@ -65,11 +52,11 @@ TEST_CASE("door: four threads submit 100,000 stanzas each; all arrive in per-thr
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(server_header)
+        .send(component_header)
         .expect("<handshake>")
         .send("<handshake/>")
         .expect("<m t=\"0\" n=\"99999\"/>"); // keeps the connection open while data flows
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
 
@@ -117,7 +104,7 @@ TEST_CASE("door: a closure posted from another thread runs on the loop thread",
           "[protocol][door]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     const auto loop_thread = std::this_thread::get_id();
     std::atomic<bool> ran{false};
     bool on_loop_thread = false;
@@ -137,7 +124,7 @@ TEST_CASE("door: a posted task that throws is logged and the next ones still run
           "[protocol][door]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    Component c(config_for(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     std::vector<std::string> errors;
     c.set_logger([&](LogLevel level, std::string_view, std::string_view line) {
         if (level == LogLevel::error) {

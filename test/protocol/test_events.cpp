@@ -5,98 +5,20 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <numeric>
 #include <set>
 
-#include <unistd.h>
-
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string client_header =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-    "xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='localhost' version='1.0'>";
-const std::string plain_features =
-    "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-    "<mechanism>PLAIN</mechanism></mechanisms>"
-    "<register xmlns='http://jabber.org/features/iq-register'/></stream:features>";
-const std::string bind_features =
-    "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>";
-const std::string starttls_features =
-    "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
-    "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism>"
-    "</mechanisms></stream:features>";
-const std::string success = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
-const std::string bind_result =
-    "<iq type='result' id='$ID'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
-    "<jid>user@localhost/res</jid></bind></iq>";
-
-// XEP-0114 §3's example: stream id 3BF96D32 and secret "test".
-const std::string component_header =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
-    "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D32' from='component.localhost'>";
-const std::string expected_handshake =
-    "<handshake>aaee83c26aeeafcbabeabfcbcd50df997e0a2a1e</handshake>";
-
-Config client_config(std::uint16_t port) {
-    Config c;
-    c.connection_type = ConnectionType::XMPP;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "localhost";
-    c.username = "user";
-    c.password = "pass";
-    c.resource = "res";
-    c.tls.policy = TlsPolicy::disabled;
-    c.sasl.allow_plaintext_password = true;
-    c.shutdown_timeout = 1s;
-    return c;
-}
-
-Config component_config(std::uint16_t port) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "component.localhost";
-    c.password = "test";
-    c.shutdown_timeout = 1s;
-    return c;
-}
-
-// A XEP-0114 handshake, then whatever follows.
-ScriptedPeer& handshake(ScriptedPeer& peer) {
-    return peer.expect("<stream:stream")
-        .send(component_header)
-        .expect(expected_handshake)
-        .send("<handshake/>");
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-// The names of `family` in order, without the chatty ones in `skip`.
-template <typename Family>
-std::string sequence(const Recorder& rec, const Family& family,
-                     std::set<std::string_view> skip = {}) {
-    std::vector<std::string> out;
-    for (const auto& name : rec.names_in(family)) {
-        if (!skip.contains(name)) {
-            out.push_back(name);
-        }
-    }
-    return join(out);
-}
 
 const std::set<std::string_view> packets = {sock::PACKET_READ, sock::PACKET_SENT};
 const std::set<std::string_view> traffic = {net::READ, net::WRITE, net::READY_TO_WRITE};
@@ -113,32 +35,6 @@ template <typename T> std::vector<const T*> payloads(const Recorder& rec, std::s
     return out;
 }
 
-// A CA bundle under a name no other test uses: the credentials cache is per file name, so the
-// component that uses it is the one that reads it.
-struct TempFile {
-    explicit TempFile(const std::string& contents) {
-        char name[] = "/tmp/pcj-events-XXXXXX";
-        const int fd = ::mkstemp(name);
-        REQUIRE(fd >= 0);
-        ::close(fd);
-        path = name;
-        std::ofstream(path, std::ios::binary) << contents;
-    }
-    ~TempFile() { std::remove(path.c_str()); }
-    std::string path;
-};
-
-// A TLS handshake record: what a ClientHello starts with.
-const std::string client_hello("\x16\x03", 2);
-
-std::string system_bundle() {
-    std::ifstream in("/etc/ssl/certs/ca-certificates.crt", std::ios::binary | std::ios::ate);
-    std::string data(static_cast<std::size_t>(in.tellg()), '\0');
-    in.seekg(0);
-    in.read(data.data(), static_cast<std::streamsize>(data.size()));
-    return data;
-}
-
 } // namespace
 
 TEST_CASE("events: an XMPP login in the clear fires the socket, connection and stream events in "
@@ -146,25 +42,17 @@ TEST_CASE("events: an XMPP login in the clear fires the socket, connection and s
           "[protocol][events]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream")
-        .send(client_header + plain_features)
-        .expect("</auth>")
-        .send(success)
-        .expect("<stream:stream")
-        .send(client_header + bind_features)
+    sasl_plain(peer, client_header, plain_and_register, bind_features)
         .expect("<resource>res</resource>")
-        .send(bind_result)
+        .send(bind_result("user@localhost/res"))
         .expect("</stream:stream>")
         .send("</stream:stream>")
         .close();
-    Component c(client_config(peer.port()), f.loop());
+    Component c(xmpp_config(peer.port()), f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
     const std::uint64_t id = c.connection_id();
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 
     CHECK(sequence(rec, sock::all, packets) ==
           "EVENT_CONNECTING EVENT_CONNECTED EVENT_CHANNEL_CLOSED EVENT_DELETED");
@@ -222,14 +110,13 @@ TEST_CASE("events: byte counts add up — packets, plaintext reads and writes, f
         .expect("</stream:stream>")
         .send("</stream:stream>")
         .close();
-    Component c(component_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return rec.has(ev::NODERECEIVED) || ended(c); }));
     c.output(build("message").attr("to", "a@localhost").child(build("body").text("out")));
     f.run_for(50ms);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 
     auto check_totals = [](const auto& steps, std::uint64_t expected_sum) {
         std::uint64_t sum = 0;
@@ -275,12 +162,11 @@ TEST_CASE("events: the stanza events classify every element that arrives",
         .expect("</stream:stream>")
         .send("</stream:stream>")
         .close();
-    Component c(component_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return rec.count(ev::NODERECEIVED) == 6 || ended(c); }));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
     CHECK(sequence(rec, xs::all, {xs::FEED}) ==
           "start_stream open node success_handshake node message node presence node iq iq_get "
           "node iq iq_set node iq iq_result node iq iq_error closed");
@@ -300,7 +186,7 @@ TEST_CASE("events: a stream error fires error with its condition and text, then 
               "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Replaced by new connection"
               "</text></stream:error></stream:stream>")
         .wait_close();
-    Component c(component_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -320,7 +206,7 @@ TEST_CASE("events: input the parser rejects fires unhandled_xml with the input a
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).pause(20ms).send("<message><body>x</bod></message>").wait_close();
-    Component c(component_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -347,31 +233,31 @@ TEST_CASE("events: tcp_downgraded fires only where the configuration allowed fal
     bool downgrade = false;
     SECTION("XMPP, TLS optional, STARTTLS not offered: downgraded") {
         peer.expect("<stream:stream")
-            .send(client_header + plain_features)
+            .send(client_header + plain_and_register)
             .expect("</auth>")
             .wait_close();
-        cfg = client_config(peer.port());
+        cfg = xmpp_config(peer.port());
         cfg.tls.policy = TlsPolicy::optional;
         downgrade = true;
     }
     SECTION("XMPP, TLS required, STARTTLS not offered: no downgrade, SSLFAIL") {
-        peer.expect("<stream:stream").send(client_header + plain_features).wait_close();
-        cfg = client_config(peer.port());
+        peer.expect("<stream:stream").send(client_header + plain_and_register).wait_close();
+        cfg = xmpp_config(peer.port());
         cfg.tls.policy = TlsPolicy::required;
     }
     SECTION("XMPP, TLS disabled: nothing to fall back from") {
         peer.expect("<stream:stream")
-            .send(client_header + plain_features)
+            .send(client_header + plain_and_register)
             .expect("</auth>")
             .wait_close();
-        cfg = client_config(peer.port());
+        cfg = xmpp_config(peer.port());
     }
     SECTION("LEGACY, TLS optional, features without STARTTLS: downgraded") {
         peer.expect("<stream:stream")
-            .send(client_header + plain_features)
+            .send(client_header + plain_and_register)
             .expect("jabber:iq:auth")
             .wait_close();
-        cfg = client_config(peer.port());
+        cfg = xmpp_config(peer.port());
         cfg.connection_type = ConnectionType::LEGACY;
         cfg.tls.policy = TlsPolicy::optional;
         downgrade = true;
@@ -387,7 +273,7 @@ TEST_CASE("events: tcp_downgraded fires only where the configuration allowed fal
                   "<password/><resource/></query></iq>")
             .expect("<password>")
             .wait_close();
-        cfg = client_config(peer.port());
+        cfg = xmpp_config(peer.port());
         cfg.connection_type = ConnectionType::LEGACY;
         cfg.tls.policy = TlsPolicy::optional;
         downgrade = true;
@@ -407,16 +293,11 @@ TEST_CASE("events: tcp_downgraded fires only where the configuration allowed fal
         REQUIRE(rec.has(ev::SSLFAIL));
         CHECK(rec.last(ev::SSLFAIL)->reason->condition == "tls-not-offered");
     }
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("events: a SASL challenge, our response and the failure, with the mechanism",
           "[protocol][events][sasl]") {
-    const std::string j2_header =
-        "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-        "xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' from='localhost' "
-        "version='1.0' id='j2sid'>";
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
@@ -431,7 +312,7 @@ TEST_CASE("events: a SASL challenge, our response and the failure, with the mech
               "<text>Error authenticating user</text></failure>")
         .expect("</stream:stream>")
         .close();
-    Config cfg = client_config(peer.port());
+    Config cfg = xmpp_config(peer.port());
     cfg.connection_type = ConnectionType::JABBERD20_COMPONENT;
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -464,36 +345,18 @@ TEST_CASE("events: a SASL challenge, our response and the failure, with the mech
 }
 
 TEST_CASE("events: a jabberd2 bind result counts as success_handshake", "[protocol][events][j2]") {
-    const std::string j2_header =
-        "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-        "xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' from='localhost' "
-        "version='1.0' id='j2sid'>";
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream")
-        .send(j2_header + "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-                          "<mechanism>PLAIN</mechanism></mechanisms></stream:features>")
-        .expect("</auth>")
-        .send(success)
-        .expect("<stream:stream")
-        .send(j2_header + "<stream:features/>")
-        .expect("<bind")
-        .expect("/>")
-        .send("<bind xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' id='$ID'/>")
-        .expect("</stream:stream>")
-        .close();
-    Config cfg = client_config(peer.port());
+    j2_login(peer).expect("</stream:stream>").close();
+    Config cfg = xmpp_config(peer.port());
     cfg.connection_type = ConnectionType::JABBERD20_COMPONENT;
     cfg.bind_domain = "svc.localhost";
     Component c(cfg, f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
     CHECK(sequence(rec, xs::all, stanzas) ==
           "start_stream open sasl_support sasl_success start_stream open success_handshake");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("events: a reconnect is tcp_restablished on a new connection id; the replaced "
@@ -502,7 +365,7 @@ TEST_CASE("events: a reconnect is tcp_restablished on a new connection id; the r
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).wait_close();
-    Component c(component_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
@@ -511,8 +374,7 @@ TEST_CASE("events: a reconnect is tcp_restablished on a new connection id; the r
     REQUIRE(f.run_until([&] { return c.ready(); }));
     const std::uint64_t second = c.connection_id();
     CHECK(second != first);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
     CHECK(sequence(rec, sock::all, packets) ==
           "EVENT_CONNECTING EVENT_CONNECTED EVENT_CHANNEL_CLOSED EVENT_DELETED "
           "EVENT_CONNECTING EVENT_CONNECTED EVENT_CHANNEL_CLOSED EVENT_DELETED");
@@ -539,7 +401,7 @@ TEST_CASE("events: a refused connection is tcp_failed and DELETED, never CONNECT
         port = gone.port();
         gone.stop();
     }
-    Component c(component_config(port), f.loop());
+    Component c(j14_config(port), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -556,13 +418,11 @@ TEST_CASE("events: a host name is looked up and resolved before CONNECTING; a nu
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).wait_close();
-    Config cfg = component_config(peer.port());
+    Config cfg = j14_config(peer.port());
     cfg.ip = "localhost"; // /etc/hosts: 127.0.0.1 only
     Component c(cfg, f.loop());
     Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    REQUIRE(c.ready());
+    connect_ready(f, c);
     const auto names = rec.names_in(sock::all);
     REQUIRE(names.size() >= 4);
     CHECK(names[0] == sock::HOSTNAME_LOOKUP);
@@ -578,8 +438,7 @@ TEST_CASE("events: a host name is looked up and resolved before CONNECTING; a nu
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
     CHECK_FALSE(rec.has(sock::HOSTNAME_LOOKUP));
     CHECK_FALSE(rec.has(sock::HOSTNAME_RESOLVED));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("events: the destructor is silent — no DELETED for a component destroyed while "
@@ -590,7 +449,7 @@ TEST_CASE("events: the destructor is silent — no DELETED for a component destr
     handshake(peer).wait_close();
     std::vector<std::string> names;
     {
-        Component c(component_config(peer.port()), f.loop());
+        Component c(j14_config(peer.port()), f.loop());
         auto sub = c.subscribe_all([&](const Event& e) { names.emplace_back(e.name); });
         sub.detach();
         c.connect();
@@ -607,7 +466,7 @@ TEST_CASE("events: a subscription made while connected starts receiving the per-
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     handshake(peer).pause(100ms).send("<message id='late'/>").wait_close();
-    Component c(component_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port()), f.loop());
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));
     std::vector<std::uint64_t> reads;
@@ -616,118 +475,5 @@ TEST_CASE("events: a subscription made while connected starts receiving the per-
     REQUIRE(f.run_until([&] { return !reads.empty(); }));
     CHECK(reads.front() == std::string("<message id='late'/>").size());
     sub.cancel();
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
-}
-
-TEST_CASE("events: the CA file is read at the first TLS start, with its file records, then "
-          "ssl_start; a handshake that fails is ssl_failed",
-          "[protocol][events][tls][files]") {
-    const TempFile ca(system_bundle());
-    REQUIRE(ca.path.size() > 0);
-    LoopFixture f;
-    ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream")
-        .send(client_header + starttls_features)
-        .expect("<starttls")
-        .send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-        .expect(client_hello)
-        .send("this is not TLS at all, and certainly not a ServerHello\r\n\r\n")
-        .wait_close();
-    Config cfg = client_config(peer.port());
-    cfg.tls.policy = TlsPolicy::required;
-    cfg.tls.ca_file = ca.path;
-    Component c(cfg, f.loop());
-    Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return ended(c); }));
-    const auto names = rec.names_in(sock::all);
-    std::vector<std::string> files;
-    std::uint64_t total = 0, last_total = 0;
-    for (const auto& s : rec.seen) {
-        const auto* r = std::get_if<SocketRecord>(&s.payload);
-        if (r == nullptr || r->source != Source::file) {
-            continue;
-        }
-        files.push_back(s.name);
-        CHECK(r->name == ca.path);
-        CHECK(r->purpose == "ca_file");
-        if (s.name == sock::DATA_READ) {
-            total += r->bytes;
-            CHECK(r->total == total);
-            last_total = r->total;
-        }
-    }
-    REQUIRE(files.size() >= 3);
-    CHECK(files[0] == sock::OPEN_FILE);
-    CHECK(files[1] == sock::FILE_OPENED);
-    CHECK(files[2] == sock::DATA_READ);
-    CHECK(last_total == system_bundle().size());
-    CHECK(sequence(rec, xs::all, stanzas) ==
-          "start_stream open start_tls sasl_support tls_proceed");
-    CHECK(sequence(rec, net::all, traffic) ==
-          "tcp_established ready_to_read ssl_start ssl_failed tcp_disconnect");
-    // The files were read after <proceed/>, before EVENT_START_SSL (source TLS).
-    std::string order;
-    for (const auto& s : rec.seen) {
-        if (s.name == xs::TLS_PROCEED || s.name == sock::OPEN_FILE || s.name == sock::START_SSL) {
-            order += s.name + " ";
-        }
-    }
-    CHECK(order == "tls_proceed EVENT_OPEN_FILE EVENT_START_SSL ");
-    CHECK(std::get<SocketRecord>(rec.last(sock::START_SSL)->payload).source == Source::tls);
-    REQUIRE(rec.last(net::SSL_FAILED)->reason);
-    CHECK(rec.last(net::SSL_FAILED)->reason->condition == "ssl_failed");
-    REQUIRE(rec.has(ev::SSLFAIL));
-
-    // The credentials are cached per process: a second component with the same file reads
-    // nothing.
-    ScriptedPeer again(f.loop());
-    again.expect("<stream:stream")
-        .send(client_header + starttls_features)
-        .expect("<starttls")
-        .send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-        .expect(client_hello)
-        .send("still not TLS\r\n\r\n")
-        .wait_close();
-    cfg.port = again.port();
-    Component second(cfg, f.loop());
-    Recorder rec2(second);
-    second.connect();
-    REQUIRE(f.run_until([&] { return ended(second); }));
-    CHECK(rec2.has(sock::START_SSL));
-    CHECK_FALSE(rec2.has(sock::OPEN_FILE));
-    CHECK_FALSE(rec2.has(sock::DATA_READ));
-}
-
-TEST_CASE("events: a CA file that cannot be read is a ConfigError at construction; one without "
-          "certificates fails TLS naming it",
-          "[protocol][events][tls][files]") {
-    Config cfg = client_config(5222);
-    cfg.tls.policy = TlsPolicy::required;
-    cfg.tls.ca_file = "/nonexistent/pcj-ca.pem";
-    CHECK_THROWS_AS(static_cast<void>(Component(cfg)), ConfigError);
-
-    const TempFile empty("");
-    LoopFixture f;
-    ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream")
-        .send(client_header + starttls_features)
-        .expect("<starttls")
-        .send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-        .wait_close();
-    cfg.port = peer.port();
-    cfg.tls.ca_file = empty.path;
-    Component c(cfg, f.loop());
-    Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return ended(c); }));
-    CHECK(rec.has(sock::OPEN_FILE));
-    CHECK_FALSE(rec.has(sock::START_SSL));
-    const Seen* failed = rec.last(net::SSL_FAILED);
-    REQUIRE(failed);
-    REQUIRE(failed->reason);
-    CHECK(failed->reason->text.find(empty.path) != std::string::npos);
-    REQUIRE(rec.has(ev::SSLFAIL));
-    CHECK(rec.last(ev::SSLFAIL)->reason->text.find(empty.path) != std::string::npos);
+    shutdown_and_wait(f, c);
 }

@@ -1,49 +1,27 @@
 // JABBERD14_COMPONENT against a scripted peer: the handshake and every way it can fail.
 #include <catch2/catch.hpp>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-// The XEP-0114 §3 example: stream id 3BF96D32 and secret "test".
-constexpr const char* server_header =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
-    "xmlns:stream='http://etherx.jabber.org/streams' id='3BF96D32' from='component.localhost'>";
-constexpr const char* expected_handshake =
-    "<handshake>aaee83c26aeeafcbabeabfcbcd50df997e0a2a1e</handshake>";
-
-Config j14_config(std::uint16_t port) {
-    Config c;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "component.localhost";
-    c.password = "test";
-    c.connection_type = ConnectionType::JABBERD14_COMPONENT;
-    c.shutdown_timeout = 2s;
-    return c;
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("j14: a correct handshake reaches READY in PCJ's order, with jid and sid set",
           "[protocol][j14]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(server_header)
+        .send(component_header)
         .expect(expected_handshake)
         .send("<handshake/>");
-    Component c(j14_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     std::string jid_at_ready;
     auto sub = c.subscribe(ev::READY, [&](const Event&) { jid_at_ready = c.jid(); });
@@ -65,8 +43,7 @@ TEST_CASE("j14: a correct handshake reaches READY in PCJ's order, with jid and s
     REQUIRE(start);
     REQUIRE(start->node);
     CHECK(start->node->name() == "stream:stream");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("j14: a wrong secret ends in PCJ_AUTHFAIL with not-authorized and one clean shutdown",
@@ -74,14 +51,14 @@ TEST_CASE("j14: a wrong secret ends in PCJ_AUTHFAIL with not-authorized and one 
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(server_header)
+        .send(component_header)
         .expect("<handshake>")
         .send("<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
               "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Given token does not match"
               "</text></stream:error></stream:stream>")
         .expect("</stream:stream>")
         .close();
-    Config cfg = j14_config(peer.port());
+    Config cfg = j14_config(peer.port(), 2s);
     cfg.password = "WRONG";
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -107,8 +84,8 @@ TEST_CASE("j14: the server closing the socket during the handshake is an AUTHFAI
           "[protocol][j14]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(server_header).expect("<handshake>").close();
-    Component c(j14_config(peer.port()), f.loop());
+    peer.expect("<stream:stream").send(component_header).expect("<handshake>").close();
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -127,12 +104,12 @@ TEST_CASE("j14: a stream end during the handshake fails once, with no second han
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(server_header)
+        .send(component_header)
         .expect("<handshake>")
         .send("</stream:stream>")
         .expect("</stream:stream>")
         .close();
-    Component c(j14_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -152,8 +129,8 @@ TEST_CASE("j14: unexpected replies to the handshake are authentication failures"
     }));
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(server_header).expect("<handshake>").send(reply);
-    Component c(j14_config(peer.port()), f.loop());
+    peer.expect("<stream:stream").send(component_header).expect("<handshake>").send(reply);
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return rec.has(ev::AUTHFAIL); }));
@@ -169,7 +146,7 @@ TEST_CASE("j14: a header without a stream id cannot be answered and fails", "[pr
     peer.expect("<stream:stream")
         .send("<stream:stream xmlns='jabber:component:accept' "
               "xmlns:stream='http://etherx.jabber.org/streams'>");
-    Component c(j14_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return rec.has(ev::AUTHFAIL); }));
@@ -183,8 +160,8 @@ TEST_CASE("j14: a server that never answers the handshake times out with AUTHFAI
           "[protocol][j14]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(server_header).expect("<handshake>").wait_close();
-    Config cfg = j14_config(peer.port());
+    peer.expect("<stream:stream").send(component_header).expect("<handshake>").wait_close();
+    Config cfg = j14_config(peer.port(), 2s);
     cfg.negotiation_timeout = 200ms;
     cfg.shutdown_timeout = 200ms;
     Component c(cfg, f.loop());
@@ -203,9 +180,9 @@ TEST_CASE("j14: a server that sends a DTD is refused before any handshake",
     peer.expect("<stream:stream")
         .send("<?xml version='1.0'?><!DOCTYPE stream:stream [<!ENTITY lol 'lol'>"
               "<!ENTITY lol2 '&lol;&lol;&lol;&lol;'>]>" +
-              std::string(server_header).substr(21))
+              component_header.substr(21))
         .wait_close();
-    Component c(j14_config(peer.port()), f.loop());
+    Component c(j14_config(peer.port(), 2s), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -223,12 +200,12 @@ TEST_CASE("j14: a stanza over the configured size ends the stream with policy-vi
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(server_header)
+        .send(component_header)
         .expect("<handshake>")
         .send("<handshake/>")
         .send("<message><body>" + std::string(8192, 'x') + "</body></message>")
         .wait_close();
-    Config cfg = j14_config(peer.port());
+    Config cfg = j14_config(peer.port(), 2s);
     cfg.max_stanza_size = 4096;
     Component c(cfg, f.loop());
     Recorder rec(c);

@@ -2,9 +2,11 @@
 // errors and timeout, the TLS policy, and route envelopes after READY.
 #include <catch2/catch.hpp>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
@@ -12,13 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string header =
-    "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' "
-    "xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' from='localhost' version='1.0' "
-    "id='j2sid'>";
-const std::string plain_features =
-    "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-    "<mechanism>PLAIN</mechanism></mechanisms></stream:features>";
 const std::string digest_features =
     "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
     "<mechanism>DIGEST-MD5</mechanism></mechanisms></stream:features>";
@@ -27,45 +22,16 @@ const std::string digest_challenge =
     "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>cmVhbG09ImphYmJlcmQtcm91dGVyIixub25jZT0i"
     "WW5xZzEyWkhGWUlBaTNNMzQ1a25PZz09Iixxb3A9ImF1dGgiLGNoYXJzZXQ9dXRmLTgsYWxnb3JpdGhtPW1kNS1zZX"
     "Nz</challenge>";
-const std::string success = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
-// base64("\0user\0pass")
-const std::string plain_auth = "AHVzZXIAcGFzcw==</auth>";
+const std::string j2_plain_auth = plain_auth + "</auth>";
 const std::string ns = "http://jabberd.jabberstudio.org/ns/component/1.0";
-
-Config j2_config(std::uint16_t port) {
-    Config c;
-    c.connection_type = ConnectionType::JABBERD20_COMPONENT;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "localhost";
-    c.username = "user";
-    c.password = "pass";
-    c.tls.policy = TlsPolicy::disabled;
-    c.sasl.allow_plaintext_password = true;
-    c.shutdown_timeout = 1s;
-    return c;
-}
 
 // Up to the bind request.
 ScriptedPeer& authenticate(ScriptedPeer& peer) {
-    return peer.expect("<stream:stream")
-        .send(header + plain_features)
-        .expect(plain_auth)
-        .send(success)
-        .expect("<stream:stream")
-        .send(header + "<stream:features/>");
+    return sasl_plain(peer, j2_header, plain_only, "<stream:features/>", j2_plain_auth);
 }
 
 // The client's </stream:stream>: the peer closes at once, so no shutdown waits its timeout.
 const std::string end = "</stream:stream>";
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 } // namespace
 
@@ -94,9 +60,8 @@ TEST_CASE("j2: authentication and bind reach READY in PCJ's order, with the bind
     CHECK(contains(wire, "version=\"1.0\""));
     CHECK(contains(wire, "xmlns=\"" + ns + "\""));
     CHECK(contains(wire, "to=\"localhost\""));
-    CHECK(contains(wire, "mechanism=\"PLAIN\">" + plain_auth)); // PCJ sent no credentials
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(contains(wire, "mechanism=\"PLAIN\">" + j2_plain_auth)); // PCJ sent no credentials
+    shutdown_and_wait(f, c);
     CHECK(rec.count(ev::SHUTDOWN_FINISH) == 1); // PCJ's J2 never finished a shutdown
 }
 
@@ -117,8 +82,7 @@ TEST_CASE("j2: the configured bind domain and bind option go into <bind/>", "[pr
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
     CHECK(c.ready());
     CHECK(c.jid() == "echo.localhost");
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("j2: a bind refused with error='409' or '403' is PCJ_BINDFAIL carrying the code",
@@ -178,7 +142,7 @@ TEST_CASE("j2: DIGEST-MD5's rspauth inside <success/> is verified", "[protocol][
         condition = "server-signature-missing";
     }
     peer.expect("<stream:stream")
-        .send(header + digest_features)
+        .send(j2_header + digest_features)
         .expect("mechanism=\"DIGEST-MD5\"/>")
         .send(digest_challenge)
         .expect("</response>")
@@ -203,8 +167,8 @@ TEST_CASE("j2: the router's SASL failure is PCJ_AUTHFAIL with its condition and 
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(header + plain_features)
-        .expect(plain_auth)
+        .send(j2_header + plain_only)
+        .expect(j2_plain_auth)
         .send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/>"
               "<text>Error authenticating user</text></failure>")
         .expect(end)
@@ -227,7 +191,7 @@ TEST_CASE("j2: a router without STARTTLS is PCJ_SSLFAIL under the default policy
           "[protocol][j2][tls]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(header + digest_features).expect(end).close();
+    peer.expect("<stream:stream").send(j2_header + digest_features).expect(end).close();
     Config cfg = j2_config(peer.port());
     cfg.tls.policy = TlsPolicy::required;
     Component c(cfg, f.loop());
@@ -293,8 +257,7 @@ TEST_CASE("j2: after READY, routes reach filters and PCJ_NODERECEIVED, go out wr
     // The envelope takes the stream's namespace; the stanza inside is declared jabber:client.
     CHECK(contains(peer.all_received(), "<route from=\"user.localhost\" to=\"localhost\">"
                                         "<iq xmlns=\"jabber:client\" type=\"get\""));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("j2: wrap_route and unwrap_route make and read the router's envelope",

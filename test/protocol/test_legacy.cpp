@@ -2,9 +2,11 @@
 // success, error conditions, and the TLS decisions on streams that may have no features.
 #include <catch2/catch.hpp>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
@@ -25,30 +27,8 @@ const std::string prosody_fields = "<iq type='result' id='$ID'><query xmlns='jab
                                    "<username/><password/><resource/></query></iq>";
 const std::string success = "<iq type='result' id='$ID'/>";
 
-Config legacy_config(std::uint16_t port) {
-    Config c;
-    c.connection_type = ConnectionType::LEGACY;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "localhost";
-    c.username = "user";
-    c.password = "pass";
-    c.resource = "res";
-    c.tls.policy = TlsPolicy::disabled;
-    c.shutdown_timeout = 1s;
-    return c;
-}
-
 // The client's </stream:stream>: the peer closes at once, so no shutdown waits its timeout.
 const std::string end = "</stream:stream>";
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
-}
 
 } // namespace
 
@@ -81,8 +61,7 @@ TEST_CASE("legacy: digest is used when offered, and jid is set only once the ser
     CHECK_FALSE(contains(wire, "<password>"));
     CHECK_FALSE(contains(wire, "version=")); // jabberd2 refuses PCJ's version='0.9'
     CHECK(contains(wire, "xmlns=\"jabber:client\""));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("legacy: a plaintext password is sent only over TLS or when the configuration allows "
@@ -125,8 +104,7 @@ TEST_CASE("legacy: a plaintext password is sent only over TLS or when the config
         REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
         CHECK(c.ready());
         CHECK(c.jid() == "user@localhost/res");
-        c.shutdown();
-        REQUIRE(f.run_until([&] { return ended(c); }));
+        shutdown_and_wait(f, c);
     }
 }
 
@@ -170,8 +148,7 @@ TEST_CASE("legacy: sasl.mechanisms restricts the method to DIGEST or PLAIN", "[p
         REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
         CHECK(c.ready());
         CHECK_FALSE(contains(peer.all_received(), "<digest>"));
-        c.shutdown();
-        REQUIRE(f.run_until([&] { return ended(c); }));
+        shutdown_and_wait(f, c);
     }
 }
 
@@ -333,8 +310,7 @@ TEST_CASE("legacy: with TLS optional and no features, the login goes on in the c
     // One get, not a probe and then a second get.
     const std::string wire = peer.all_received();
     CHECK(wire.find("type=\"get\"") == wire.rfind("type=\"get\""));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("legacy: offered STARTTLS is used; the probe's late answer is ignored and a refusal "

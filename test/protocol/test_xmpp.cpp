@@ -2,9 +2,11 @@
 // TLS required but not offered, bind conflicts and errors, malformed results, session errors.
 #include <catch2/catch.hpp>
 
+#include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
+#include "scripts.hpp"
 
 using namespace pcj;
 using namespace pcj::test;
@@ -12,45 +14,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string header =
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
-    "xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='localhost' version='1.0'>";
-const std::string plain_only =
-    "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-    "<mechanism>PLAIN</mechanism></mechanisms></stream:features>";
-const std::string bind_features =
-    "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
-    "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></stream:features>";
-// base64("\0user\0pass")
-const std::string plain_auth = "AHVzZXIAcGFzcw==";
-
-Config clear_config(std::uint16_t port) {
-    Config c;
-    c.connection_type = ConnectionType::XMPP;
-    c.ip = "127.0.0.1";
-    c.port = port;
-    c.hostname = "localhost";
-    c.username = "user";
-    c.password = "pass";
-    c.resource = "res";
-    c.tls.policy = TlsPolicy::disabled;
-    c.sasl.allow_plaintext_password = true;
-    c.shutdown_timeout = 1s;
-    return c;
-}
-
 // Up to the point where the client asks to bind.
 ScriptedPeer& authenticate(ScriptedPeer& peer) {
-    return peer.expect("<stream:stream")
-        .send(header + plain_only)
-        .expect(plain_auth + "</auth>")
-        .send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
-        .expect("<stream:stream")
-        .send(header + bind_features);
-}
-
-bool ended(const Component& c) {
-    return c.state() == State::disconnected;
+    return sasl_plain(peer, client_header, plain_only, bind_session_features,
+                      plain_auth + "</auth>");
 }
 
 } // namespace
@@ -59,8 +26,8 @@ TEST_CASE("xmpp: TLS required but not offered fails before any credential is sen
           "[protocol][xmpp][tls]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(header + plain_only).wait_close();
-    Config cfg = clear_config(peer.port());
+    peer.expect("<stream:stream").send(client_header + plain_only).wait_close();
+    Config cfg = xmpp_config(peer.port());
     cfg.tls.policy = TlsPolicy::required;
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -78,8 +45,8 @@ TEST_CASE("xmpp: a password is never sent in the clear unless the configuration 
           "[protocol][xmpp][sasl]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(header + plain_only).wait_close();
-    Config cfg = clear_config(peer.port());
+    peer.expect("<stream:stream").send(client_header + plain_only).wait_close();
+    Config cfg = xmpp_config(peer.port());
     cfg.sasl.allow_plaintext_password = false;
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -100,7 +67,7 @@ TEST_CASE("xmpp: a full clear-text login follows PCJ's event order, session incl
               "<jid>user@localhost/res</jid></bind></iq>")
         .expect("<session")
         .send("<iq type='result' id='$ID'/>");
-    Component c(clear_config(peer.port()), f.loop());
+    Component c(xmpp_config(peer.port()), f.loop());
     Recorder rec(c);
     std::string jid_at_ready;
     auto sub = c.subscribe(ev::READY, [&](const Event&) { jid_at_ready = c.jid(); });
@@ -115,8 +82,7 @@ TEST_CASE("xmpp: a full clear-text login follows PCJ's event order, session incl
     CHECK_FALSE(rec.has(ev::RTS_FINISH));
     // PLAIN's base64 has no line break or wrapping (PCJ sent a trailing newline).
     CHECK(peer.all_received().find(plain_auth + "</auth>") != std::string::npos);
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("xmpp: the strongest offered mechanism is chosen, whatever the server's order",
@@ -124,14 +90,15 @@ TEST_CASE("xmpp: the strongest offered mechanism is chosen, whatever the server'
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(header + "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
-                       "<mechanism>PLAIN</mechanism><mechanism>DIGEST-MD5</mechanism>"
-                       "<mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>")
+        .send(client_header +
+              "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+              "<mechanism>PLAIN</mechanism><mechanism>DIGEST-MD5</mechanism>"
+              "<mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>")
         .expect("</auth>")
         .send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/>"
               "<text>Unable to authorize you</text></failure>")
         .wait_close();
-    Component c(clear_config(peer.port()), f.loop());
+    Component c(xmpp_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -148,8 +115,8 @@ TEST_CASE("xmpp: a mechanism forced by the configuration that the server lacks i
           "[protocol][xmpp][sasl]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    peer.expect("<stream:stream").send(header + plain_only).wait_close();
-    Config cfg = clear_config(peer.port());
+    peer.expect("<stream:stream").send(client_header + plain_only).wait_close();
+    Config cfg = xmpp_config(peer.port());
     cfg.sasl.mechanisms = {"SCRAM-SHA-256"};
     Component c(cfg, f.loop());
     Recorder rec(c);
@@ -171,7 +138,7 @@ TEST_CASE("xmpp: a bind conflict is retried with another resource", "[protocol][
               "<jid>user@localhost/other</jid></bind></iq>")
         .expect("<session")
         .send("<iq type='result' id='$ID'/>");
-    Component c(clear_config(peer.port()), f.loop());
+    Component c(xmpp_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
@@ -179,8 +146,7 @@ TEST_CASE("xmpp: a bind conflict is retried with another resource", "[protocol][
     CHECK(c.jid() == "user@localhost/other");
     CHECK(rec.count(ev::BINDNEGOTIATE) == 1);
     CHECK_FALSE(rec.has(ev::BINDFAIL));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
+    shutdown_and_wait(f, c);
 }
 
 TEST_CASE("xmpp: bind and session failures end in their own events with the condition",
@@ -208,7 +174,7 @@ TEST_CASE("xmpp: bind and session failures end in their own events with the cond
         peer.expect("<session").send(session_reply);
     }
     peer.wait_close();
-    Component c(clear_config(peer.port()), f.loop());
+    Component c(xmpp_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -224,10 +190,11 @@ TEST_CASE("xmpp: a stream error during negotiation fails that stage with its con
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(header + "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
-                       "</stream:error></stream:stream>")
+        .send(client_header +
+              "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+              "</stream:error></stream:stream>")
         .wait_close();
-    Component c(clear_config(peer.port()), f.loop());
+    Component c(xmpp_config(peer.port()), f.loop());
     Recorder rec(c);
     c.connect();
     REQUIRE(f.run_until([&] { return ended(c); }));
@@ -239,12 +206,12 @@ TEST_CASE("xmpp: a server that refuses STARTTLS ends in PCJ_SSLFAIL", "[protocol
     LoopFixture f;
     ScriptedPeer peer(f.loop());
     peer.expect("<stream:stream")
-        .send(header + "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
-                       "<required/></starttls></stream:features>")
+        .send(client_header + "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+                              "<required/></starttls></stream:features>")
         .expect("<starttls")
         .send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
         .wait_close();
-    Config cfg = clear_config(peer.port());
+    Config cfg = xmpp_config(peer.port());
     cfg.tls.policy = TlsPolicy::required;
     Component c(cfg, f.loop());
     Recorder rec(c);

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pcj/pcj.hpp"
@@ -92,6 +94,19 @@ inline std::string join(const std::vector<std::string>& v) {
         out += (out.empty() ? "" : " ") + s;
     }
     return out;
+}
+
+// The names of `family` that `rec` saw, in order, without the chatty ones in `skip`.
+template <typename Family>
+std::string sequence(const Recorder& rec, const Family& family,
+                     const std::set<std::string_view>& skip = {}) {
+    std::vector<std::string> out;
+    for (const auto& name : rec.names_in(family)) {
+        if (!skip.contains(name)) {
+            out.push_back(name);
+        }
+    }
+    return join(out);
 }
 
 } // namespace pcj::test
