@@ -24,7 +24,7 @@ const Node& id_bearer(const Node& node) {
 // ---------------------------------------------------------------------------------------------
 // Inbound stanzas
 
-void ComponentImpl::on_element(Node node) {
+void ComponentImpl::on_element(const Node& node) {
     if (config_.debug) {
         log(LogLevel::debug, "Recd: " + node.to_string(content_ns_));
     }

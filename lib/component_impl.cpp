@@ -157,13 +157,15 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     xc.on_stream_start = [this](Node header) {
         on_stream_start(std::move(header));
     };
-    xc.on_element = [this](Node node) {
+    // The stream lends each stanza (its storage is reused for the next one): the core only
+    // reads it, and Event::node is valid only during the event anyway.
+    xc.on_stanza = [this](const Node& node) {
         // xs::ERROR in every state; a stanza costs one string comparison here.
         if (node.ns() == config_.stream_ns && node.local_name() == "error" &&
             !announce_stream_error(node)) {
             return; // a handler replaced the connection
         }
-        on_element(std::move(node));
+        on_element(node);
     };
     xc.on_stream_end = [this] {
         on_stream_end();

@@ -117,7 +117,7 @@ private:
     void on_transport_failure(const Reason& reason);
     void on_transport_closed();
     void on_stream_start(Node header);
-    void on_element(Node node);
+    void on_element(const Node& node);
     void on_stream_end();
     void on_xml_error(const Reason& reason);
 

@@ -11,11 +11,43 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "node_access.hpp"
 #include "pcj/error.hpp"
 
 namespace pcj {
 
-Node::Node(std::string name, std::string ns) : name_(std::move(name)), ns_(std::move(ns)) {}
+namespace detail {
+
+// The namespaces nearly every stanza is built with: shared without an allocation.
+std::shared_ptr<const std::string> shared_ns(std::string ns) {
+    static const std::shared_ptr<const std::string> common[] = {
+        std::make_shared<const std::string>("jabber:client"),
+        std::make_shared<const std::string>("jabber:server"),
+        std::make_shared<const std::string>("jabber:component:accept"),
+        std::make_shared<const std::string>("http://etherx.jabber.org/streams"),
+    };
+    if (ns.empty())
+        return nullptr;
+    for (const auto& c : common) {
+        if (*c == ns)
+            return c;
+    }
+    return std::make_shared<const std::string>(std::move(ns));
+}
+
+} // namespace detail
+
+Node::Node(std::string name, std::string ns)
+    : name_(std::move(name)), ns_(detail::shared_ns(std::move(ns))) {}
+
+const std::string& Node::no_ns() {
+    static const std::string empty;
+    return empty;
+}
+
+void Node::set_ns(std::string ns) {
+    ns_ = detail::shared_ns(std::move(ns));
+}
 
 Node Node::text_node(std::string text) {
     Node n;
@@ -101,7 +133,7 @@ Node& Node::add_text(std::string_view text) {
 
 const Node* Node::child(std::string_view name, std::string_view ns) const {
     for (const auto& c : children_) {
-        if (!c.is_text_ && c.name_ == name && (ns.empty() || c.ns_ == ns))
+        if (!c.is_text_ && c.name_ == name && (ns.empty() || c.ns() == ns))
             return &c;
     }
     return nullptr;
@@ -249,7 +281,7 @@ bool operator==(const Node& a, const Node& b) {
         return false;
     if (a.is_text_)
         return a.text_ == b.text_;
-    if (a.name_ != b.name_ || a.ns_ != b.ns_ || a.attrs_.size() != b.attrs_.size())
+    if (a.name_ != b.name_ || a.ns() != b.ns() || a.attrs_.size() != b.attrs_.size())
         return false;
     // Attribute order carries no meaning in XML; names are unique within an element.
     for (const auto& [name, value] : a.attrs_) {

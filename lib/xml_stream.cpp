@@ -13,18 +13,25 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 
+#include "node_access.hpp"
+
 namespace pcj::detail {
 
 namespace {
 
 // Input is handed to libxml2 in slices so that a single huge read cannot sit in its buffer
-// unchecked: the unconsumed bytes are measured after every slice.
+// unchecked: the unconsumed bytes are measured after every slice. Small slices are also
+// cheaper: libxml2 moves the unparsed rest of its buffer forward every 4 KB it consumes, so a
+// 16 KB slice costs it about 500 more instructions per stanza than four 4 KB ones (callgrind).
 constexpr std::size_t min_slice = 4 * 1024;
-constexpr std::size_t max_slice = 16 * 1024;
+constexpr std::size_t max_slice = 4 * 1024;
 
 // libxml2 interns every element, attribute and prefix name of a stream in a dictionary that
 // lives as long as the parser; a peer inventing new names in each stanza would grow it forever.
 constexpr int max_distinct_names = 50000;
+
+// Namespace URIs remembered per parser; a peer inventing more gets a fresh string each time.
+constexpr std::size_t max_cached_namespaces = 32;
 
 std::string_view view(const xmlChar* s) {
     return s ? std::string_view(reinterpret_cast<const char*>(s)) : std::string_view{};
@@ -46,20 +53,23 @@ std::string_view qualified(std::string& out, const xmlChar* prefix, const xmlCha
 
 // Without entity substitution libxml2 hands an attribute value's '&' over as "&#38;" (it
 // expects xmlStringGetNodeList to reparse it). Every '&' in the value starts such a sequence,
-// because any other reference has already been replaced or refused.
-std::string attribute_value(const xmlChar* begin, const xmlChar* end) {
+// because any other reference has already been replaced or refused. Written into out, reusing
+// its capacity.
+void attribute_value(std::string& out, const xmlChar* begin, const xmlChar* end) {
     std::string_view raw = view(begin, end);
-    if (raw.find('&') == std::string_view::npos)
-        return std::string(raw);
-    std::string out;
-    out.reserve(raw.size());
+    if (raw.find('&') == std::string_view::npos) {
+        out.assign(raw);
+        return;
+    }
+    out.clear();
     for (std::size_t i = 0; i < raw.size(); ++i) {
         out.push_back(raw[i]);
         if (raw[i] == '&' && raw.substr(i, 5) == "&#38;")
             i += 4;
     }
-    return out;
 }
+
+using SharedNs = std::shared_ptr<const std::string>;
 
 std::string trimmed(const char* message) {
     std::string msg = message ? message : "";
@@ -109,13 +119,34 @@ struct XmlStream::Impl {
     unsigned failures = 0;
     unsigned feeding = 0; // nesting of feed() calls (a callback may feed again)
     bool failed = false;
-    bool stopped = false;  // ignore whatever the current parser still reports
-    bool orphaned = false; // the owning XmlStream was destroyed from inside a callback
+    bool stopped = false;   // ignore whatever the current parser still reports
+    bool orphaned = false;  // the owning XmlStream was destroyed from inside a callback
+    bool replaying = false; // a new parser is being given the stream's start tag again
+    std::string resume_tag; // that start tag: the root's name and namespace declarations
+    bool parked = false;    // the parser was freed between stanzas; resume on the next feed
+
+    // An open element of the stanza, and how many of its children this stanza has filled so
+    // far: the children beyond are left over from an earlier stanza, to be refilled or dropped.
+    struct Open {
+        Node* node;
+        std::size_t used;
+    };
 
     // The stream being parsed. depth counts the open elements, the stream root included.
     std::size_t depth = 0;
-    Node stanza;
-    std::vector<Node*> open; // the stanza's open elements, innermost last
+    std::unique_ptr<Node> building; // the stanza being parsed; kept for the next one
+    std::vector<Open> open;         // the stanza's open elements, innermost last
+    std::vector<Node> spare_nodes;  // dropped nodes, kept with their storage while a read lasts
+    std::vector<Node::Attribute> spare_attrs;
+    // Namespace URIs by the pointer libxml2 hands over. A pointer its dictionary owns always
+    // names the same text while the parser lives; any other is compared by text as well.
+    struct CachedNs {
+        const xmlChar* key;
+        bool interned;
+        SharedNs ns;
+    };
+    std::vector<CachedNs> namespaces;
+    SharedNs uncached_ns;
     std::size_t stanza_bytes = 0;
     std::string scratch;
     std::optional<Pending> pending; // a refusal found inside libxml2, reported once it returns
@@ -124,6 +155,7 @@ struct XmlStream::Impl {
     bool feed(std::string_view data);
     void reset();
     void orphan();
+    bool trim();
 
 private:
     bool start_parser();
@@ -143,9 +175,32 @@ private:
                       int nb_attrs, const xmlChar** attrs);
     void add_attributes(Node& el, int nb_ns, const xmlChar** ns, int nb_attrs,
                         const xmlChar** attrs, bool keep_default_ns);
+    Node::Attribute& next_attribute(std::vector<Node::Attribute>& list, std::size_t& used) {
+        if (used < list.size())
+            return list[used++];
+        return new_attribute(list, used);
+    }
+    Node::Attribute& new_attribute(std::vector<Node::Attribute>& list, std::size_t& used);
+    Node& next_child(Open& parent) {
+        auto& children = parent.node->children();
+        if (parent.used < children.size())
+            return children[parent.used++];
+        return new_child(parent);
+    }
+    Node& new_child(Open& parent);
+    // Children beyond `keep` belong to an earlier stanza: set aside with their storage.
+    void drop_rest(std::vector<Node>& children, std::size_t keep) {
+        if (children.size() > keep)
+            spare_children(children, keep);
+    }
+    void spare_children(std::vector<Node>& children, std::size_t keep);
+    void release_storage();
+    const SharedNs& namespace_of(const xmlChar* uri);
+    void deliver();
     void end_element();
     void characters(const xmlChar* ch, int len);
-    bool over_limit();
+    bool over_limit() { return stanza_bytes > max_stanza_size && refuse_oversized(); }
+    bool refuse_oversized();
 
     template <class F> static void guarded(void* ctx, F&& f) noexcept;
 
@@ -221,6 +276,9 @@ bool XmlStream::Impl::finish_feed(bool ok) {
     }
     if (feeding == 0) {
         free_parsers();
+        // Between stanzas nothing of the tree is needed: an idle stream keeps no storage.
+        if (depth <= 1)
+            release_storage();
         if (orphaned) {
             delete this;
             if (ex)
@@ -235,6 +293,7 @@ bool XmlStream::Impl::finish_feed(bool ok) {
 
 bool XmlStream::Impl::start_parser() {
     clear_stream_state();
+    namespaces.clear(); // keyed by the old parser's dictionary
     stopped = false;
     ctxt = xmlCreatePushParserCtxt(sax_handler(), this, nullptr, 0, nullptr);
     if (!ctxt) {
@@ -246,10 +305,35 @@ bool XmlStream::Impl::start_parser() {
     // declaration claims.
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_IGNORE_ENC);
     xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+    if (!parked)
+        return true;
+    parked = false;
+    replaying = true;
+    xmlParseChunk(ctxt, resume_tag.data(), static_cast<int>(resume_tag.size()), 0);
+    replaying = false;
+    if (depth != 1 || pending || !ctxt->wellFormed) {
+        pending.reset();
+        fail("internal-server-error", "cannot resume the XML stream");
+        return false;
+    }
+    return true;
+}
+
+bool XmlStream::Impl::trim() {
+    if (feeding > 0 || failed || stopped || !ctxt || depth != 1 || unconsumed() != 0 ||
+        resume_tag.empty())
+        return false;
+    retire_parser();
+    release_storage();
+    stanza_bytes = 0;
+    stopped = false;
+    parked = true;
     return true;
 }
 
 void XmlStream::Impl::reset() {
+    parked = false;
+    resume_tag.clear();
     retire_parser();
     clear_stream_state();
     pending.reset();
@@ -313,9 +397,15 @@ void XmlStream::Impl::free_parsers() {
 
 void XmlStream::Impl::clear_stream_state() {
     depth = 0;
-    stanza = Node();
     open.clear();
+    release_storage();
     stanza_bytes = 0;
+}
+
+void XmlStream::Impl::release_storage() {
+    building.reset();
+    std::vector<Node>().swap(spare_nodes);
+    std::vector<Node::Attribute>().swap(spare_attrs);
 }
 
 std::size_t XmlStream::Impl::unconsumed() const {
@@ -351,29 +441,93 @@ void XmlStream::Impl::start_element(const xmlChar* local, const xmlChar* prefix,
     }
     Node* el;
     if (depth == 1) {
-        stanza = Node(std::string(name), std::string(view(uri)));
+        if (!building)
+            building = std::make_unique<Node>();
+        el = building.get();
         stanza_bytes = 0;
-        el = &stanza;
     } else {
-        // A stanza usually has a few children: one allocation instead of growing 1, 2, 4.
-        auto& siblings = open.back()->children();
-        if (depth == 2 && siblings.capacity() == 0)
-            siblings.reserve(4);
-        el = &open.back()->add_child(std::string(name), std::string(view(uri)));
+        el = &next_child(open.back());
     }
-    open.push_back(el);
+    NodeAccess::set_text(*el, false);
+    NodeAccess::text(*el).clear();
+    NodeAccess::name(*el).assign(name);
+    NodeAccess::set_ns(*el, namespace_of(uri));
+    open.push_back(Open{el, 0});
     ++depth;
     stanza_bytes += 2 * name.size() + 5; // roughly "<name></name>"
     add_attributes(*el, nb_ns, ns, nb_attrs, attrs, false);
     over_limit();
 }
 
+// A child slot beyond those an earlier stanza left: a spare node, or a new one.
+Node& XmlStream::Impl::new_child(Open& parent) {
+    auto& children = parent.node->children();
+    if (spare_nodes.empty()) {
+        // A stanza usually has a few children: one allocation instead of growing 1, 2, 4.
+        if (children.capacity() == 0)
+            children.reserve(4);
+        children.emplace_back();
+    } else {
+        children.push_back(std::move(spare_nodes.back()));
+        spare_nodes.pop_back();
+    }
+    ++parent.used;
+    return children.back();
+}
+
+void XmlStream::Impl::spare_children(std::vector<Node>& children, std::size_t keep) {
+    while (children.size() > keep) {
+        spare_nodes.push_back(std::move(children.back()));
+        children.pop_back();
+    }
+}
+
+const SharedNs& XmlStream::Impl::namespace_of(const xmlChar* uri) {
+    static const SharedNs none;
+    if (uri == nullptr || *uri == 0)
+        return none;
+    for (const CachedNs& c : namespaces) {
+        if (c.key == uri && (c.interned || *c.ns == view(uri)))
+            return c.ns;
+    }
+    const std::string_view text = view(uri);
+    SharedNs shared;
+    for (const CachedNs& c : namespaces) {
+        if (*c.ns == text) {
+            shared = c.ns;
+            break;
+        }
+    }
+    if (!shared)
+        shared = shared_ns(std::string(text));
+    if (namespaces.size() >= max_cached_namespaces) {
+        uncached_ns = std::move(shared);
+        return uncached_ns;
+    }
+    const bool interned = ctxt != nullptr && xmlDictOwns(ctxt->dict, uri) == 1;
+    namespaces.push_back(CachedNs{uri, interned, std::move(shared)});
+    return namespaces.back().ns;
+}
+
 void XmlStream::Impl::start_stream(std::string_view name, const xmlChar* uri, int nb_ns,
                                    const xmlChar** ns, int nb_attrs, const xmlChar** attrs) {
-    Node header{std::string(name), std::string(view(uri))};
-    add_attributes(header, nb_ns, ns, nb_attrs, attrs, true);
     stanza_bytes = 0; // the header is no stanza
     depth = 1;
+    if (replaying)
+        return;
+    resume_tag.assign("<");
+    resume_tag.append(name);
+    for (int i = 0; i < nb_ns; ++i) {
+        resume_tag.append(ns[2 * i] ? " xmlns:" : " xmlns");
+        resume_tag.append(view(ns[2 * i]));
+        resume_tag.append("=\"");
+        append_escaped(resume_tag, view(ns[2 * i + 1]));
+        resume_tag.push_back('"');
+    }
+    resume_tag.push_back('>');
+    Node header{std::string(name)};
+    NodeAccess::set_ns(header, namespace_of(uri));
+    add_attributes(header, nb_ns, ns, nb_attrs, attrs, true);
     if (cb.on_stream_start)
         cb.on_stream_start(std::move(header));
 }
@@ -383,32 +537,44 @@ void XmlStream::Impl::start_stream(std::string_view name, const xmlChar* uri, in
 // header keeps it as an "xmlns" attribute, because it names the stream's content namespace.
 void XmlStream::Impl::add_attributes(Node& el, int nb_ns, const xmlChar** ns, int nb_attrs,
                                      const xmlChar** attrs, bool keep_default_ns) {
-    // Node offers no way to reserve attributes; the node is ours and not const, so its vector
-    // is sized once here instead of growing 1, 2, 4, 8. libxml2 has already refused duplicate
-    // attributes, so they are appended without set_attr's search.
-    auto& list = const_cast<std::vector<Node::Attribute>&>(el.attributes());
-    list.reserve(static_cast<std::size_t>(nb_attrs + nb_ns));
+    // libxml2 has already refused duplicate attributes, so they are filled in without
+    // set_attr's search, into the slots an earlier stanza left.
+    auto& list = NodeAccess::attributes(el);
+    std::size_t used = 0;
     for (int i = 0; i < nb_attrs; ++i) {
         const xmlChar** a = attrs + 5 * i; // localname, prefix, URI, value, end
-        std::string_view name = qualified(scratch, a[1], a[0]);
-        std::string value = attribute_value(a[3], a[4]);
-        stanza_bytes += name.size() + value.size() + 4;
-        list.emplace_back(std::string(name), std::move(value));
+        Node::Attribute& slot = next_attribute(list, used);
+        slot.first.assign(qualified(scratch, a[1], a[0]));
+        attribute_value(slot.second, a[3], a[4]);
+        stanza_bytes += slot.first.size() + slot.second.size() + 4;
     }
     for (int i = 0; i < nb_ns; ++i) {
         const xmlChar* prefix = ns[2 * i];
-        std::string_view value = view(ns[2 * i + 1]);
         if (!prefix && !keep_default_ns)
             continue;
-        std::string_view name = "xmlns";
+        Node::Attribute& slot = next_attribute(list, used);
+        slot.first.assign("xmlns");
         if (prefix) {
-            scratch.assign("xmlns:");
-            scratch.append(view(prefix));
-            name = scratch;
+            slot.first.push_back(':');
+            slot.first.append(view(prefix));
         }
-        stanza_bytes += name.size() + value.size() + 4;
-        list.emplace_back(std::string(name), std::string(value));
+        slot.second.assign(view(ns[2 * i + 1]));
+        stanza_bytes += slot.first.size() + slot.second.size() + 4;
     }
+    while (list.size() > used) {
+        spare_attrs.push_back(std::move(list.back()));
+        list.pop_back();
+    }
+}
+
+Node::Attribute& XmlStream::Impl::new_attribute(std::vector<Node::Attribute>& list,
+                                                std::size_t& used) {
+    ++used;
+    if (spare_attrs.empty())
+        return list.emplace_back();
+    list.push_back(std::move(spare_attrs.back()));
+    spare_attrs.pop_back();
+    return list.back();
 }
 
 void XmlStream::Impl::end_element() {
@@ -422,7 +588,9 @@ void XmlStream::Impl::end_element() {
             cb.on_stream_end();
         return;
     }
+    const Open closed = open.back();
     open.pop_back();
+    drop_rest(closed.node->children(), closed.used);
     if (depth > 1)
         return;
     if (xmlDictSize(ctxt->dict) > max_distinct_names) {
@@ -430,8 +598,24 @@ void XmlStream::Impl::end_element() {
         return;
     }
     stanza_bytes = 0;
+    deliver();
+}
+
+// The tree is taken out of `building` for the call, so that a callback which feeds again
+// (a nested stanza) builds into other storage, and the lent stanza stays as it is.
+void XmlStream::Impl::deliver() {
+    std::unique_ptr<Node> tree = std::move(building);
+    if (cb.on_stanza) {
+        const unsigned gen = generation;
+        cb.on_stanza(*tree);
+        if (!building && gen == generation)
+            building = std::move(tree);
+        return;
+    }
     if (cb.on_element)
-        cb.on_element(std::move(stanza));
+        cb.on_element(std::move(*tree));
+    if (!building)
+        building = std::move(tree); // an empty shell now; keeps the allocation of the Node
 }
 
 void XmlStream::Impl::characters(const xmlChar* ch, int len) {
@@ -441,12 +625,27 @@ void XmlStream::Impl::characters(const xmlChar* ch, int len) {
     stanza_bytes += static_cast<std::size_t>(len);
     if (over_limit())
         return;
-    open.back()->add_text(view(ch, ch + len));
+    // Adjacent runs (libxml2 splits text at references and buffer ends) make one text node.
+    Open& parent = open.back();
+    auto& children = parent.node->children();
+    if (parent.used > 0 && children[parent.used - 1].is_text()) {
+        NodeAccess::text(children[parent.used - 1]).append(view(ch, ch + len));
+        return;
+    }
+    Node& t = next_child(parent);
+    NodeAccess::set_text(t, true);
+    NodeAccess::name(t).clear();
+    NodeAccess::set_ns(t, nullptr);
+    auto& attrs = NodeAccess::attributes(t);
+    while (!attrs.empty()) {
+        spare_attrs.push_back(std::move(attrs.back()));
+        attrs.pop_back();
+    }
+    drop_rest(t.children(), 0);
+    NodeAccess::text(t).assign(view(ch, ch + len));
 }
 
-bool XmlStream::Impl::over_limit() {
-    if (stanza_bytes <= max_stanza_size)
-        return false;
+bool XmlStream::Impl::refuse_oversized() {
     refuse("policy-violation", "stanza larger than " + std::to_string(max_stanza_size) + " bytes");
     return true;
 }
@@ -570,6 +769,10 @@ void XmlStream::reset() {
 
 bool XmlStream::failed() const {
     return impl_->failed;
+}
+
+bool XmlStream::trim() {
+    return impl_->trim();
 }
 
 } // namespace pcj::detail

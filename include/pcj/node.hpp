@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,10 @@
 #include <vector>
 
 namespace pcj {
+
+namespace detail {
+struct NodeAccess; // the stream parser's way of refilling a node in place
+} // namespace detail
 
 // An element, or (when is_text()) a run of character data inside an element.
 //
@@ -36,9 +41,9 @@ public:
     const std::string& name() const { return name_; }
     std::string_view local_name() const; // name without prefix
     std::string_view prefix() const;     // "" when unprefixed
-    const std::string& ns() const { return ns_; }
+    const std::string& ns() const { return ns_ ? *ns_ : no_ns(); }
     void set_name(std::string name) { name_ = std::move(name); }
-    void set_ns(std::string ns) { ns_ = std::move(ns); }
+    void set_ns(std::string ns);
 
     // -- attributes (insertion order kept) -------------------------------------------------
     const std::vector<Attribute>& attributes() const { return attrs_; }
@@ -82,8 +87,13 @@ public:
     friend bool operator==(const Node& a, const Node& b);
 
 private:
+    friend struct detail::NodeAccess;
+    static const std::string& no_ns();
+
     std::string name_;
-    std::string ns_;
+    // Shared and immutable: a stream repeats a handful of namespace URIs in every stanza, so
+    // parsed nodes (and copies) point at one string instead of each holding its own.
+    std::shared_ptr<const std::string> ns_;
     std::vector<Attribute> attrs_;
     std::vector<Node> children_;
     std::string text_; // only for text nodes

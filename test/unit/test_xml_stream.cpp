@@ -427,3 +427,124 @@ TEST_CASE("xml_stream: a callback may destroy the stream that called it", "[xml_
     CHECK(stream == nullptr);
     CHECK(rec.stanzas.size() == 1);
 }
+
+// -- lent stanzas (on_stanza): storage reused from one stanza to the next ----------------------
+
+namespace {
+
+// Stanzas of changing shapes, so that every slot is refilled as something else: elements
+// become text and back, attributes grow and shrink, namespaces and prefixes change.
+const std::string varied_stanzas =
+    "<message to='a@b' from='room1@conference.example.net/nick' type='groupchat' id='m1'>"
+    "<body>first &amp; longer than fifteen bytes</body>"
+    "<stanza-id xmlns='urn:xmpp:sid:0' by='room1@conference.example.net' id='s1'/></message>"
+    "<presence/>"
+    "<message xml:lang='en'>text<b>x</b>tail &lt;&gt;<active "
+    "xmlns='http://jabber.org/protocol/chatstates'/></message>"
+    "<iq type='get' id='q&amp;1'><query xmlns='http://jabber.org/protocol/disco#info'>"
+    "<item jid='x'/><item jid='y'>deep<i>er</i></item></query></iq>"
+    "<p:thing xmlns:p='urn:p' p:attr='v' plain='w'><p:child>t</p:child></p:thing>"
+    "<message><body>short</body></message>"
+    "<message to='a@b' from='room1@conference.example.net/nick' type='groupchat' id='m1'>"
+    "<body>first &amp; longer than fifteen bytes</body>"
+    "<stanza-id xmlns='urn:xmpp:sid:0' by='room1@conference.example.net' id='s1'/></message>";
+
+std::vector<Node> parse_with(bool lend, const std::vector<std::string>& chunks) {
+    std::vector<Node> out;
+    XmlStream::Callbacks cb;
+    if (lend)
+        cb.on_stanza = [&](const Node& n) {
+            out.push_back(n);
+        };
+    else
+        cb.on_element = [&](Node n) {
+            out.push_back(std::move(n));
+        };
+    XmlStream stream(std::move(cb), 64 * 1024, 16);
+    for (const std::string& c : chunks)
+        REQUIRE(stream.feed(c));
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("xml_stream: lent stanzas equal handed-over ones, whatever came before them",
+          "[xml_stream][lend]") {
+    const std::string all = header + varied_stanzas + varied_stanzas;
+    std::vector<std::string> bytes;
+    for (char c : all)
+        bytes.emplace_back(1, c);
+    const std::vector<Node> want = parse_with(false, {all});
+    REQUIRE(want.size() == 14);
+    CHECK(parse_with(true, {all}) == want);
+    CHECK(parse_with(true, bytes) == want);
+    CHECK(want[2].children()[0].text() == "text");
+    CHECK(want[4].attr("p:attr") == "v");
+    CHECK(want[3].attr("id") == "q&1");
+    CHECK(want[5].to_string("jabber:client") == "<message><body>short</body></message>");
+}
+
+TEST_CASE("xml_stream: a lent stanza stays intact while its callback restarts and feeds",
+          "[xml_stream][lend]") {
+    std::vector<std::string> seen;
+    std::unique_ptr<XmlStream> stream;
+    XmlStream::Callbacks cb;
+    bool nested = false;
+    cb.on_stanza = [&](const Node& n) {
+        const std::string before = n.to_string();
+        if (!nested) {
+            nested = true;
+            stream->reset();
+            CHECK(stream->feed(header + "<message id='inner'><body>other</body></message>"));
+        }
+        CHECK(n.to_string() == before);
+        seen.push_back(before);
+    };
+    stream = std::make_unique<XmlStream>(std::move(cb), 64 * 1024, 16);
+    REQUIRE(stream->feed(header + "<message id='outer'><body>one</body></message>"));
+    REQUIRE(stream->feed("<message id='after'><body>two</body></message>"));
+    REQUIRE(seen.size() == 3);
+    const std::string ns = " xmlns=\"jabber:client\"";
+    CHECK(seen[0] == "<message" + ns + " id=\"inner\"><body>other</body></message>");
+    CHECK(seen[1] == "<message" + ns + " id=\"outer\"><body>one</body></message>");
+    CHECK(seen[2] == "<message" + ns + " id=\"after\"><body>two</body></message>");
+}
+
+TEST_CASE("xml_stream: a trimmed stream resumes with the same namespaces and no second header",
+          "[xml_stream][trim]") {
+    const std::string rest = "<message><body>a &amp; b</body></message>"
+                             "<stream:error><conflict "
+                             "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+                             "</stream:stream>";
+    Fixture whole;
+    REQUIRE(whole.stream.feed(header + "<presence/>" + rest));
+
+    Fixture f;
+    CHECK_FALSE(f.stream.trim()); // no stream yet
+    REQUIRE(f.stream.feed(header + "<presence/><message><body>half"));
+    CHECK_FALSE(f.stream.trim()); // inside a stanza
+    f.rec.log.clear();
+    Fixture g;
+    REQUIRE(g.stream.feed(header + "<presence/>"));
+    CHECK(g.stream.trim());
+    CHECK_FALSE(g.stream.trim()); // nothing left to free
+    REQUIRE(g.stream.feed(rest.substr(0, 20)));
+    CHECK(g.stream.trim() == false); // a stanza is open again
+    REQUIRE(g.stream.feed(rest.substr(20)));
+    CHECK(g.rec.log == whole.rec.log);
+    CHECK(g.rec.headers.size() == 1);
+    REQUIRE(g.rec.stanzas.size() == 3);
+    CHECK(g.rec.stanzas[2].ns() == streams_ns);
+    CHECK(g.rec.errors == 0);
+}
+
+TEST_CASE("xml_stream: after a trim, reset still expects a new header", "[xml_stream][trim]") {
+    Fixture f;
+    REQUIRE(f.stream.feed(header + "<presence/>"));
+    REQUIRE(f.stream.trim());
+    f.stream.reset();
+    REQUIRE(f.stream.feed(header + "<iq type='get' id='1'/>"));
+    CHECK(f.rec.headers.size() == 2);
+    CHECK(f.rec.stanzas.size() == 2);
+    CHECK(f.rec.errors == 0);
+}
