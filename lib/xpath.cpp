@@ -8,8 +8,13 @@
 // libxml2 reports errors through callbacks and, failing those, prints to stderr. The XPath
 // context gets its own structured error callback, and while pcj calls into libxml2 the
 // thread's global handlers are swapped for ones that only collect the text; the callbacks never
-// throw. The filter list is copy-on-write, so a fire() that adds or removes filters does not
+// throw. The filter table is copy-on-write, so a fire() that adds or removes filters does not
 // disturb the evaluation in progress.
+//
+// libxml2 decides every match. The pre-filter (xpath_index.hpp) only rules filters out: from
+// each expression it derives what a stanza must have for it to fire, and an index over that
+// names the few candidates for a stanza. The document is built once per stanza, and only when
+// at least one candidate remains.
 #include "xpath.hpp"
 
 #include <libxml/parser.h>
@@ -18,13 +23,15 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include <algorithm>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
-#include <set>
 #include <utility>
 #include <vector>
 
 #include "pcj/error.hpp"
+#include "xpath_index.hpp"
 
 namespace pcj::detail {
 
@@ -379,9 +386,22 @@ NamesUsed names_used(std::string_view s) {
 struct Filter {
     std::string event;
     std::string xpath;
-    CompPtr comp;
+    std::shared_ptr<xmlXPathCompExpr> comp;
+    std::vector<std::string> prefixes; // the plan depends on their bindings
+    Plan plan;
 };
-using FilterList = std::vector<std::shared_ptr<const Filter>>;
+
+// The filters and their index, copied on write only while an evaluation holds them.
+struct FilterTable {
+    std::vector<std::shared_ptr<const Filter>> list;
+    FilterIndex index;
+
+    void reindex() {
+        index = FilterIndex();
+        for (std::size_t i = 0; i < list.size(); ++i)
+            index.add(static_cast<std::uint32_t>(i), list[i]->plan);
+    }
+};
 
 // The libxml2 side, shared with evaluations in progress so that they survive a fire() that
 // destroys the FilterSet.
@@ -421,11 +441,12 @@ struct Engine {
 } // namespace
 
 struct FilterSet::Impl {
-    std::shared_ptr<const FilterList> filters = std::make_shared<FilterList>();
+    std::shared_ptr<FilterTable> table = std::make_shared<FilterTable>();
     // Made on first use: most components never add a filter, and an XPath context costs about
     // 12 KB — a quarter of an idle connection.
     std::shared_ptr<Engine> engine;
-    std::set<std::string, std::less<>> prefixes;
+    PrefixMap prefixes;
+    bool indexing = true;
 
     Engine& ensure_engine() {
         if (!engine)
@@ -433,13 +454,19 @@ struct FilterSet::Impl {
         return *engine;
     }
 
+    // The table to change: a copy when an evaluation in progress still holds the current one.
+    FilterTable& writable() {
+        if (table.use_count() > 1)
+            table = std::make_shared<FilterTable>(*table);
+        return *table;
+    }
+
     [[noreturn]] static void fail(const std::string& xpath, std::string_view why) {
         throw XPathError("bad XPath expression \"" + xpath + "\": " + std::string(why));
     }
 
     // Every prefix must be bound and every function known (pcj registers no extensions).
-    void check_names(const std::string& xpath) const {
-        const NamesUsed used = names_used(xpath);
+    void check_names(const std::string& xpath, const NamesUsed& used) const {
         for (const std::string& prefix : used.prefixes) {
             if (prefix != "xml" && !prefixes.contains(prefix))
                 fail(xpath, "Undefined namespace prefix \"" + prefix +
@@ -464,7 +491,76 @@ struct FilterSet::Impl {
         if (!engine->run(comp, doc.get()))
             fail(xpath, engine->errors.empty() ? "evaluation failed" : engine->errors);
     }
+
+    // A prefix was bound, rebound or unbound: the plans that use it are made again.
+    void replan(std::string_view prefix) {
+        const FilterTable& current = *table;
+        bool affected = false;
+        for (const auto& f : current.list)
+            affected = affected || std::find(f->prefixes.begin(), f->prefixes.end(), prefix) !=
+                                       f->prefixes.end();
+        if (!affected)
+            return;
+        FilterTable& t = writable();
+        for (auto& f : t.list) {
+            if (std::find(f->prefixes.begin(), f->prefixes.end(), prefix) == f->prefixes.end())
+                continue;
+            auto copy = std::make_shared<Filter>(*f);
+            copy->plan = make_plan(copy->xpath, prefixes);
+            f = std::move(copy);
+        }
+        t.reindex();
+    }
 };
+
+namespace {
+
+// libxml2's verdict on one filter. A single selected element is handed over as the stanza's own
+// subtree (its xmlNode remembers it), the usual case; several are copied side by side.
+void fire_libxml2(const Filter& filter, Engine& engine, xmlDoc* doc, const Node& stanza,
+                  const FilterSet::Fire& fire) {
+    ObjectPtr result = engine.run(filter.comp.get(), doc);
+    if (!result)
+        return; // an evaluation error is no match; add() already probed the expression
+    if (result->type == XPATH_BOOLEAN && result->boolval != 0) {
+        result.reset();
+        fire(filter.event, filter.xpath, std::span<const Node>(&stanza, 1));
+        return;
+    }
+    const xmlNodeSet* set = result->type == XPATH_NODESET ? result->nodesetval : nullptr;
+    if (set == nullptr || set->nodeNr <= 0)
+        return;
+    const xmlNode* first = set->nodeTab[0];
+    if (set->nodeNr == 1 && first->type == XML_ELEMENT_NODE && first->_private != nullptr) {
+        const Node* own = static_cast<const Node*>(first->_private);
+        result.reset();
+        fire(filter.event, filter.xpath, std::span<const Node>(own, 1));
+        return;
+    }
+    std::vector<Node> matches;
+    matches.reserve(static_cast<std::size_t>(set->nodeNr));
+    for (int i = 0; i < set->nodeNr; ++i)
+        matches.push_back(to_node(set->nodeTab[i], stanza));
+    result.reset();
+    fire(filter.event, filter.xpath, matches);
+}
+
+DocPtr quiet_document(const Node& stanza) {
+    QuietErrors quiet(nullptr); // only an allocation failure could complain here
+    return build_document(stanza);
+}
+
+// Every filter through libxml2: stanzas the pre-filter cannot vouch for, and tests.
+void evaluate_all(const FilterTable& table, Engine& engine, const Node& stanza,
+                  const FilterSet::Fire& fire) {
+    DocPtr doc = quiet_document(stanza);
+    if (!doc)
+        return;
+    for (const auto& filter : table.list)
+        fire_libxml2(*filter, engine, doc.get(), stanza, fire);
+}
+
+} // namespace
 
 FilterSet::FilterSet() : impl_(std::make_unique<Impl>()) {
     xmlInitParser();
@@ -480,23 +576,30 @@ void FilterSet::add(std::string event, std::string xpath) {
         const std::string& why = impl_->engine->errors;
         Impl::fail(xpath, why.empty() ? "libxml2 could not compile it" : why);
     }
-    impl_->check_names(xpath);
+    NamesUsed used = names_used(xpath);
+    impl_->check_names(xpath, used);
     impl_->probe(xpath, comp.get());
-    auto next = std::make_shared<FilterList>(*impl_->filters);
-    next->push_back(std::make_shared<const Filter>(
-        Filter{std::move(event), std::move(xpath), std::move(comp)}));
-    impl_->filters = std::move(next);
+    auto filter = std::make_shared<Filter>();
+    filter->event = std::move(event);
+    filter->plan = make_plan(xpath, impl_->prefixes);
+    filter->xpath = std::move(xpath);
+    filter->comp = std::shared_ptr<xmlXPathCompExpr>(comp.release(), CompFree{});
+    filter->prefixes = std::move(used.prefixes);
+    FilterTable& t = impl_->writable();
+    t.index.add(static_cast<std::uint32_t>(t.list.size()), filter->plan);
+    t.list.push_back(std::move(filter));
 }
 
 std::size_t FilterSet::remove(std::string_view event) {
-    auto next = std::make_shared<FilterList>();
-    for (const auto& filter : *impl_->filters)
-        if (filter->event != event)
-            next->push_back(filter);
-    const std::size_t removed = impl_->filters->size() - next->size();
-    if (removed > 0)
-        impl_->filters = std::move(next);
-    return removed;
+    const auto& list = impl_->table->list;
+    const auto count = static_cast<std::size_t>(
+        std::count_if(list.begin(), list.end(), [&](const auto& f) { return f->event == event; }));
+    if (count == 0)
+        return 0;
+    FilterTable& t = impl_->writable();
+    std::erase_if(t.list, [&](const auto& f) { return f->event == event; });
+    t.reindex();
+    return count;
 }
 
 void FilterSet::ns_prefix(std::string prefix, std::string uri) {
@@ -505,54 +608,57 @@ void FilterSet::ns_prefix(std::string prefix, std::string uri) {
     Engine& engine = impl_->ensure_engine();
     if (uri.empty()) {
         xmlXPathRegisterNs(engine.ctx.get(), xml_str(prefix), nullptr);
-        impl_->prefixes.erase(prefix);
+        if (impl_->prefixes.erase(prefix) > 0)
+            impl_->replan(prefix);
         return;
     }
     if (xmlXPathRegisterNs(engine.ctx.get(), xml_str(prefix), xml_str(uri)) != 0)
         throw std::bad_alloc();
-    impl_->prefixes.insert(std::move(prefix));
+    auto [it, inserted] = impl_->prefixes.try_emplace(prefix, uri);
+    if (!inserted && it->second == uri)
+        return;
+    it->second = std::move(uri);
+    impl_->replan(prefix);
 }
 
 bool FilterSet::empty() const {
-    return impl_->filters->empty();
+    return impl_->table->list.empty();
 }
 
 std::size_t FilterSet::size() const {
-    return impl_->filters->size();
+    return impl_->table->list.size();
 }
 
+void FilterSet::set_indexing(bool on) {
+    impl_->indexing = on;
+}
+
+// Only the candidates the index names, and whose necessary condition holds, go to libxml2; the
+// document is built for the first of them.
 void FilterSet::evaluate(const Node& stanza, const Fire& fire) const {
     // Both snapshots keep working even if fire() changes or destroys this FilterSet.
-    const std::shared_ptr<const FilterList> filters = impl_->filters;
-    if (filters->empty() || stanza.empty() || stanza.is_text())
+    const std::shared_ptr<const FilterTable> table = impl_->table;
+    if (table->list.empty() || stanza.empty() || stanza.is_text())
         return;
     const std::shared_ptr<Engine> engine = impl_->engine; // set: a filter was added
-    DocPtr doc;
-    {
-        QuietErrors quiet(nullptr); // only an allocation failure could complain here
-        doc = build_document(stanza);
-    }
-    if (!doc)
+    if (!impl_->indexing || !plain_stanza(stanza)) {
+        evaluate_all(*table, *engine, stanza, fire);
         return;
-    std::vector<Node> matches;
-    for (const auto& filter : *filters) {
-        ObjectPtr result = engine->run(filter->comp.get(), doc.get());
-        if (!result)
-            continue; // an evaluation error is no match; add() already probed the expression
-        if (result->type == XPATH_BOOLEAN && result->boolval != 0) {
-            result.reset();
-            fire(filter->event, filter->xpath, std::span<const Node>(&stanza, 1));
+    }
+    std::vector<std::uint32_t> candidates;
+    table->index.candidates(stanza, candidates);
+    DocPtr doc;
+    bool doc_built = false;
+    for (std::uint32_t id : candidates) {
+        const Filter& filter = *table->list[id];
+        if (!holds(filter.plan.cond, stanza))
             continue;
+        if (!doc_built) {
+            doc_built = true;
+            doc = quiet_document(stanza);
         }
-        const xmlNodeSet* set = result->type == XPATH_NODESET ? result->nodesetval : nullptr;
-        if (set == nullptr || set->nodeNr <= 0)
-            continue;
-        matches.clear();
-        matches.reserve(static_cast<std::size_t>(set->nodeNr));
-        for (int i = 0; i < set->nodeNr; ++i)
-            matches.push_back(to_node(set->nodeTab[i], stanza));
-        result.reset();
-        fire(filter->event, filter->xpath, matches);
+        if (doc)
+            fire_libxml2(filter, *engine, doc.get(), stanza, fire);
     }
 }
 

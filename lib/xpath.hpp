@@ -44,6 +44,11 @@ public:
     // set as it was when evaluate() started.
     void evaluate(const Node& stanza, const Fire& fire) const;
 
+    // With indexing off (tests, diagnosis) every filter goes through libxml2 on every stanza;
+    // with it on (the default) only those the pre-filter cannot rule out (xpath_index.hpp).
+    // libxml2 decides every match either way, so the results are the same.
+    void set_indexing(bool on);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

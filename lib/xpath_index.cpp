@@ -1,0 +1,240 @@
+// Per-stanza side of the XPath pre-filter: the plain-stanza check, conditions and the key index
+// (see xpath_index.hpp).
+#include "xpath_index.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pcj::detail {
+
+namespace {
+
+bool is_content_ns(std::string_view ns) {
+    return ns.empty() || ns == "jabber:client" || ns == "jabber:server" ||
+           ns == "jabber:component:accept";
+}
+
+bool has_nul(std::string_view s) {
+    return std::memchr(s.data(), '\0', s.size()) != nullptr;
+}
+
+// The document built for libxml2 puts an element in its pcj::Node's namespace unless the node
+// declares its own prefix otherwise (xmlns:p with another URI) or uses the prefixes xml or
+// xmlns, which libxml2 will not bind.
+bool plain_element(const Node& e) {
+    if (e.name().empty() || has_nul(e.name()) || has_nul(e.ns()))
+        return false;
+    const std::string_view prefix = e.prefix();
+    for (const auto& [name, value] : e.attributes()) {
+        if (has_nul(name) || has_nul(value))
+            return false;
+        if (!prefix.empty() && !is_content_ns(e.ns()) && name.size() == prefix.size() + 6 &&
+            name.starts_with("xmlns:") && name.ends_with(prefix) && !value.empty() &&
+            value != e.ns())
+            return false;
+    }
+    if (!is_content_ns(e.ns()) && (prefix == "xml" || prefix == "xmlns"))
+        return false;
+    for (const Node& c : e.children())
+        if (!c.is_text() && !plain_element(c))
+            return false;
+    return true;
+}
+
+bool matches(const Node& e, const ElemTest& t) {
+    if (e.is_text())
+        return false;
+    if (!t.local.empty() && e.local_name() != t.local)
+        return false;
+    switch (t.ns) {
+    case ElemTest::Ns::none:
+        return is_content_ns(e.ns());
+    case ElemTest::Ns::uri:
+        return !is_content_ns(e.ns()) && e.ns() == t.uri;
+    case ElemTest::Ns::any:
+        return true;
+    }
+    return false;
+}
+
+// Namespace declarations are not attributes in the XPath data model.
+bool attr_equals(const Node& e, std::string_view name, std::string_view value) {
+    if (name == "xmlns")
+        return false;
+    for (const auto& [n, v] : e.attributes())
+        if (n == name && v == value)
+            return true;
+    return false;
+}
+
+const std::string* first_attr(const Node& e, std::string_view name) {
+    return name == "xmlns" ? nullptr : e.find_attr(name);
+}
+
+bool holds(const Atom& a, const Node& s) {
+    switch (a.kind) {
+    case Atom::Kind::root:
+        return matches(s, a.test);
+    case Atom::Kind::child:
+        return std::any_of(s.children().begin(), s.children().end(),
+                           [&](const Node& c) { return matches(c, a.test); });
+    case Atom::Kind::attr_eq:
+        return attr_equals(s, a.name, a.value);
+    case Atom::Kind::attr_prefix: {
+        const std::string* v = first_attr(s, a.name);
+        return v != nullptr && v->starts_with(a.value);
+    }
+    case Atom::Kind::attr_present:
+        return first_attr(s, a.name) != nullptr;
+    case Atom::Kind::child_attr_eq:
+        return std::any_of(s.children().begin(), s.children().end(), [&](const Node& c) {
+            return matches(c, a.test) && attr_equals(c, a.name, a.value);
+        });
+    }
+    return true;
+}
+
+// -- keys ----------------------------------------------------------------------------------------
+
+std::uint64_t mix(std::uint64_t h, std::string_view s) {
+    h ^= std::hash<std::string_view>{}(s) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+std::uint64_t key(char kind, std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+    std::uint64_t h = static_cast<unsigned char>(kind);
+    h = mix(h, a);
+    h = mix(h, b);
+    return mix(h, c);
+}
+
+std::uint64_t key_of(const Atom& a) {
+    switch (a.kind) {
+    case Atom::Kind::root:
+        return key('R', a.test.local);
+    case Atom::Kind::child:
+        return a.test.ns == ElemTest::Ns::uri ? key('N', a.test.local, a.test.uri)
+                                              : key('C', a.test.local);
+    case Atom::Kind::attr_eq:
+        return key('A', a.name, a.value);
+    case Atom::Kind::attr_prefix:
+        return key('P', a.name, a.value);
+    case Atom::Kind::attr_present:
+        return key('H', a.name);
+    case Atom::Kind::child_attr_eq:
+        return key('D', a.test.local, a.name, a.value);
+    }
+    return 0;
+}
+
+void add_name(std::vector<std::string>& names, const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end())
+        names.push_back(name);
+}
+
+bool listed(const std::vector<std::string>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+} // namespace
+
+bool plain_stanza(const Node& stanza) {
+    return plain_element(stanza);
+}
+
+bool holds(const Cond& cond, const Node& stanza) {
+    switch (cond.kind) {
+    case Cond::Kind::yes:
+        return true;
+    case Cond::Kind::atom:
+        return holds(cond.atom, stanza);
+    case Cond::Kind::all:
+        return std::all_of(cond.kids.begin(), cond.kids.end(),
+                           [&](const Cond& k) { return holds(k, stanza); });
+    case Cond::Kind::any:
+        return std::any_of(cond.kids.begin(), cond.kids.end(),
+                           [&](const Cond& k) { return holds(k, stanza); });
+    }
+    return true;
+}
+
+void FilterIndex::add(std::uint32_t id, const Plan& plan) {
+    if (plan.keys.empty()) {
+        always_.push_back(id);
+        return;
+    }
+    for (const Atom& a : plan.keys) {
+        std::vector<std::uint32_t>& ids = keys_[key_of(a)];
+        if (ids.empty() || ids.back() != id)
+            ids.push_back(id);
+        switch (a.kind) {
+        case Atom::Kind::root:
+            root_ = true;
+            break;
+        case Atom::Kind::child:
+            child_ = true;
+            break;
+        case Atom::Kind::attr_eq:
+            add_name(eq_names_, a.name);
+            break;
+        case Atom::Kind::attr_present:
+            add_name(present_names_, a.name);
+            break;
+        case Atom::Kind::child_attr_eq:
+            add_name(child_attr_names_, a.name);
+            break;
+        case Atom::Kind::attr_prefix: {
+            auto it = std::find_if(prefix_lengths_.begin(), prefix_lengths_.end(),
+                                   [&](const auto& p) { return p.first == a.name; });
+            if (it == prefix_lengths_.end())
+                it = prefix_lengths_.insert(prefix_lengths_.end(), {a.name, {}});
+            if (std::find(it->second.begin(), it->second.end(), a.value.size()) == it->second.end())
+                it->second.push_back(a.value.size());
+            break;
+        }
+        }
+    }
+}
+
+void FilterIndex::hit(std::uint64_t k, std::vector<std::uint32_t>& out) const {
+    if (auto it = keys_.find(k); it != keys_.end())
+        out.insert(out.end(), it->second.begin(), it->second.end());
+}
+
+void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) const {
+    out.assign(always_.begin(), always_.end());
+    if (root_)
+        hit(key('R', s.local_name()), out);
+    if (child_ || !child_attr_names_.empty()) {
+        for (const Node& c : s.children()) {
+            if (c.is_text())
+                continue;
+            if (child_)
+                hit(is_content_ns(c.ns()) ? key('C', c.local_name())
+                                          : key('N', c.local_name(), c.ns()),
+                    out);
+            for (const auto& [n, v] : c.attributes())
+                if (listed(child_attr_names_, n))
+                    hit(key('D', c.local_name(), n, v), out);
+        }
+    }
+    for (const auto& [n, v] : s.attributes()) {
+        if (listed(eq_names_, n))
+            hit(key('A', n, v), out);
+        if (listed(present_names_, n))
+            hit(key('H', n), out);
+        for (const auto& [name, lengths] : prefix_lengths_) {
+            if (name != n)
+                continue;
+            for (std::size_t len : lengths)
+                if (len <= v.size())
+                    hit(key('P', n, std::string_view(v).substr(0, len)), out);
+        }
+    }
+    if (out.size() > always_.size()) {
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
+}
+
+} // namespace pcj::detail

@@ -1,0 +1,372 @@
+// make_plan: an XPath filter's necessary condition and index keys, from its text.
+//
+// The context is FilterSet's document: the document node has exactly one child, the stanza
+// element S, and S is also the context node. Every rule below only ever weakens: when unsure,
+// a sub-expression contributes "true" to the condition. Nothing here decides a match: that is
+// libxml2's job (xpath.cpp); a condition only lets a filter be skipped on a stanza.
+#include <optional>
+#include <utility>
+
+#include "xpath_index.hpp"
+#include "xpath_parse.hpp"
+
+namespace pcj::detail {
+
+namespace {
+
+using xp::Axis;
+using xp::Expr;
+using xp::NodeTest;
+using xp::Step;
+
+constexpr std::string_view kXmlNs = "http://www.w3.org/XML/1998/namespace";
+
+// -- condition algebra -------------------------------------------------------------------------
+
+Cond yes() {
+    return Cond{};
+}
+
+Cond atom(Atom a) {
+    Cond c;
+    c.kind = Cond::Kind::atom;
+    c.atom = std::move(a);
+    return c;
+}
+
+Cond all(Cond a, Cond b) {
+    if (a.kind == Cond::Kind::yes)
+        return b;
+    if (b.kind == Cond::Kind::yes)
+        return a;
+    Cond c;
+    c.kind = Cond::Kind::all;
+    for (Cond* x : {&a, &b}) {
+        if (x->kind == Cond::Kind::all)
+            for (Cond& k : x->kids)
+                c.kids.push_back(std::move(k));
+        else
+            c.kids.push_back(std::move(*x));
+    }
+    return c;
+}
+
+Cond any(Cond a, Cond b) {
+    if (a.kind == Cond::Kind::yes || b.kind == Cond::Kind::yes)
+        return yes();
+    Cond c;
+    c.kind = Cond::Kind::any;
+    for (Cond* x : {&a, &b}) {
+        if (x->kind == Cond::Kind::any)
+            for (Cond& k : x->kids)
+                c.kids.push_back(std::move(k));
+        else
+            c.kids.push_back(std::move(*x));
+    }
+    return c;
+}
+
+// -- the analysis --------------------------------------------------------------------------------
+
+class Analyser {
+public:
+    explicit Analyser(const PrefixMap& prefixes) : prefixes_(prefixes) {}
+
+    // When does the filter fire: a non-empty node-set or a true boolean.
+    Cond fires(const Expr& e) const {
+        switch (e.kind) {
+        case Expr::Kind::path:
+        case Expr::Kind::union_:
+        case Expr::Kind::filter:
+            return nonempty(e);
+        default:
+            return truth(e); // numbers and strings never fire; "true" is safe for them
+        }
+    }
+
+    std::optional<ElemTest> elem_test(const NodeTest& t) const {
+        ElemTest out;
+        switch (t.kind) {
+        case NodeTest::Kind::any:
+            out.ns = ElemTest::Ns::any;
+            return out;
+        case NodeTest::Kind::name:
+        case NodeTest::Kind::ns_any:
+            out.local = t.local;
+            if (t.prefix.empty())
+                return out;
+            out.ns = ElemTest::Ns::uri;
+            if (t.prefix == "xml") { // libxml2 resolves it before the registered prefixes
+                out.uri = kXmlNs;
+                return out;
+            }
+            if (auto it = prefixes_.find(t.prefix); it != prefixes_.end()) {
+                out.uri = it->second;
+                return out;
+            }
+            return std::nullopt; // unbound: libxml2 fails the evaluation
+        default:
+            return std::nullopt;
+        }
+    }
+
+    // "@name" relative to the context node, name unprefixed.
+    static const std::string* simple_attr(const Expr& e) {
+        if (e.kind != Expr::Kind::path || e.absolute || e.steps.size() != 1)
+            return nullptr;
+        const Step& s = e.steps[0];
+        if (s.axis != Axis::attribute || s.test.kind != NodeTest::Kind::name ||
+            !s.test.prefix.empty() || !s.preds.empty())
+            return nullptr;
+        return &s.test.local;
+    }
+
+private:
+    const PrefixMap& prefixes_;
+
+    static bool node_set(const Expr& e) {
+        return e.kind == Expr::Kind::path || e.kind == Expr::Kind::union_ ||
+               e.kind == Expr::Kind::filter;
+    }
+
+    // boolean(e) is true.
+    Cond truth(const Expr& e) const {
+        switch (e.kind) {
+        case Expr::Kind::or_:
+            return any(truth(e.args[0]), truth(e.args[1]));
+        case Expr::Kind::and_:
+            return all(truth(e.args[0]), truth(e.args[1]));
+        case Expr::Kind::path:
+        case Expr::Kind::union_:
+        case Expr::Kind::filter:
+            return nonempty(e);
+        case Expr::Kind::eq:
+        case Expr::Kind::ne:
+        case Expr::Kind::relational:
+            return compared(e);
+        case Expr::Kind::function:
+            return function_truth(e);
+        default:
+            return yes();
+        }
+    }
+
+    // A comparison with a node-set is false when the node-set is empty, unless the other side
+    // is a boolean (then the node-set's own boolean is compared), so only literals, numbers
+    // and node-sets count here.
+    Cond compared(const Expr& e) const {
+        const Expr* a = &e.args[0];
+        const Expr* b = &e.args[1];
+        if (!node_set(*a))
+            std::swap(a, b);
+        if (!node_set(*a))
+            return yes();
+        if (b->kind == Expr::Kind::literal && e.kind == Expr::Kind::eq)
+            return equals_literal(*a, b->text);
+        if (b->kind == Expr::Kind::literal || b->kind == Expr::Kind::number)
+            return nonempty(*a);
+        if (node_set(*b))
+            return all(nonempty(*a), nonempty(*b));
+        return yes();
+    }
+
+    Cond equals_literal(const Expr& path, const std::string& value) const {
+        if (const std::string* name = simple_attr(path))
+            return atom(Atom{Atom::Kind::attr_eq, {}, *name, value});
+        // child/@name = 'value'
+        if (path.kind == Expr::Kind::path && !path.absolute && path.steps.size() == 2 &&
+            path.steps[0].axis == Axis::child && path.steps[0].preds.empty()) {
+            Expr attr;
+            attr.kind = Expr::Kind::path;
+            attr.steps.push_back(path.steps[1]);
+            const std::string* name = simple_attr(attr);
+            std::optional<ElemTest> t = elem_test(path.steps[0].test);
+            if (name != nullptr && t)
+                return atom(Atom{Atom::Kind::child_attr_eq, std::move(*t), *name, value});
+        }
+        return nonempty(path);
+    }
+
+    Cond function_truth(const Expr& e) const {
+        if (e.text == "boolean" && e.args.size() == 1)
+            return truth(e.args[0]);
+        const bool search = e.text == "starts-with" || e.text == "contains";
+        if (!search || e.args.size() != 2 || e.args[1].kind != Expr::Kind::literal ||
+            e.args[1].text.empty() || !node_set(e.args[0]))
+            return yes();
+        // string(node-set) is empty for an empty node-set, and "" contains no non-empty text.
+        const std::string* name = simple_attr(e.args[0]);
+        if (name != nullptr && e.text == "starts-with")
+            return atom(Atom{Atom::Kind::attr_prefix, {}, *name, e.args[1].text});
+        return nonempty(e.args[0]);
+    }
+
+    Cond nonempty(const Expr& e) const {
+        switch (e.kind) {
+        case Expr::Kind::union_: {
+            Cond c = nonempty(e.args[0]);
+            for (std::size_t i = 1; i < e.args.size(); ++i)
+                c = any(std::move(c), nonempty(e.args[i]));
+            return c;
+        }
+        case Expr::Kind::filter: // predicates and further steps only narrow the primary
+            return node_set(e.args[0]) ? nonempty(e.args[0]) : yes();
+        case Expr::Kind::path:
+            break;
+        default:
+            return yes();
+        }
+        if (!e.absolute)
+            return rest(e.steps, 0);
+        if (e.steps.empty())
+            return yes(); // "/" is the document node
+        const Step& first = e.steps[0];
+        if (first.axis != Axis::child)
+            return yes();
+        return all(all(root_test(first.test), preds_of_root(first.preds)), rest(e.steps, 1));
+    }
+
+    Cond root_test(const NodeTest& t) const {
+        std::optional<ElemTest> et = elem_test(t);
+        if (!et || et->ns == ElemTest::Ns::any) // node(), text(), an unbound prefix, "*"
+            return yes();
+        return atom(Atom{Atom::Kind::root, std::move(*et), {}, {}});
+    }
+
+    // Predicates on the stanza itself: its position is 1 of 1, so a numeric predicate is no
+    // condition, and every other one is a boolean with the stanza as context.
+    Cond preds_of_root(const std::vector<Expr>& preds) const {
+        Cond c;
+        for (const Expr& p : preds)
+            c = all(std::move(c), truth(p));
+        return c;
+    }
+
+    // The steps from i on, applied to the stanza as context node.
+    Cond rest(const std::vector<Step>& steps, std::size_t i) const {
+        if (i == steps.size())
+            return yes();
+        const Step& s = steps[i];
+        switch (s.axis) {
+        case Axis::self:
+            if (s.test.kind == NodeTest::Kind::node)
+                return all(preds_of_root(s.preds), rest(steps, i + 1));
+            return all(all(root_test(s.test), preds_of_root(s.preds)), rest(steps, i + 1));
+        case Axis::child:
+            return child(s);
+        case Axis::attribute:
+            if (s.test.kind == NodeTest::Kind::name && s.test.prefix.empty())
+                return atom(Atom{Atom::Kind::attr_present, {}, s.test.local, {}});
+            return yes();
+        default:
+            return yes();
+        }
+    }
+
+    // A child matching the step's test, with the attribute equalities among its predicates.
+    Cond child(const Step& s) const {
+        std::optional<ElemTest> t = elem_test(s.test);
+        if (!t || t->local.empty())
+            return yes();
+        Cond c = atom(Atom{Atom::Kind::child, *t, {}, {}});
+        for (const Expr& p : s.preds) {
+            if (p.kind != Expr::Kind::eq)
+                continue;
+            const Expr* a = &p.args[0];
+            const Expr* b = &p.args[1];
+            if (a->kind == Expr::Kind::literal)
+                std::swap(a, b);
+            const std::string* name = simple_attr(*a);
+            if (name != nullptr && b->kind == Expr::Kind::literal)
+                c = all(std::move(c), atom(Atom{Atom::Kind::child_attr_eq, *t, *name, b->text}));
+        }
+        return c;
+    }
+};
+
+// -- index keys ----------------------------------------------------------------------------------
+
+// Lower is more selective.
+int weight(const Atom& a) {
+    switch (a.kind) {
+    case Atom::Kind::attr_eq:
+    case Atom::Kind::child_attr_eq:
+        return 1;
+    case Atom::Kind::attr_prefix:
+        return 2;
+    case Atom::Kind::child:
+        return a.test.ns == ElemTest::Ns::uri ? 2 : 6;
+    case Atom::Kind::attr_present:
+        return 8;
+    case Atom::Kind::root:
+        return 12;
+    }
+    return 100;
+}
+
+bool indexable(const Atom& a) {
+    switch (a.kind) {
+    case Atom::Kind::root:
+    case Atom::Kind::child:
+    case Atom::Kind::child_attr_eq:
+        return !a.test.local.empty() && a.test.ns != ElemTest::Ns::any;
+    default:
+        return true;
+    }
+}
+
+// Atoms one of which holds whenever c does; nullopt when there are none.
+std::optional<std::vector<Atom>> keys_of(const Cond& c) {
+    switch (c.kind) {
+    case Cond::Kind::yes:
+        return std::nullopt;
+    case Cond::Kind::atom:
+        if (!indexable(c.atom))
+            return std::nullopt;
+        return std::vector<Atom>{c.atom};
+    case Cond::Kind::any: {
+        std::vector<Atom> out;
+        for (const Cond& k : c.kids) {
+            auto ks = keys_of(k);
+            if (!ks)
+                return std::nullopt;
+            out.insert(out.end(), ks->begin(), ks->end());
+        }
+        return out;
+    }
+    case Cond::Kind::all: {
+        std::optional<std::vector<Atom>> best;
+        int best_score = 0;
+        for (const Cond& k : c.kids) {
+            auto ks = keys_of(k);
+            if (!ks)
+                continue;
+            int score = 0;
+            for (const Atom& a : *ks)
+                score += weight(a);
+            if (!best || score < best_score) {
+                best = std::move(ks);
+                best_score = score;
+            }
+        }
+        return best;
+    }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+Plan make_plan(std::string_view xpath, const PrefixMap& prefixes) {
+    Plan plan;
+    const std::optional<Expr> e = xp::parse(xpath);
+    if (!e)
+        return plan;
+    const Analyser analyser(prefixes);
+    plan.cond = analyser.fires(*e);
+    if (auto keys = keys_of(plan.cond))
+        plan.keys = std::move(*keys);
+    return plan;
+}
+
+} // namespace pcj::detail
