@@ -1,5 +1,6 @@
 // ComponentImpl: seeds/004's socket records and seeds/000's connection events — when each fires
 // and what it carries (doc/events.md), kept apart from the lifecycle code that calls them.
+#include <chrono>
 #include <utility>
 
 #include <arpa/inet.h>
@@ -203,8 +204,46 @@ void ComponentImpl::feed_parser(std::string_view bytes) {
         }
     }
     const std::string_view outer = std::exchange(feeding_, bytes);
+    const std::uint64_t fed_gen = generation_;
     xml_->feed(bytes);
     feeding_ = outer;
+    if (fed_gen == generation_) { // not when the connection ended or was replaced meanwhile
+        note_quiet_later();
+    }
+}
+
+namespace {
+// How long a connection must receive nothing before its XML parser is freed (≈ 15 KB). A new
+// parser costs a few microseconds, so once a second per idle connection is nothing, while
+// trimming after every read would cost that on every read of a busy connection.
+constexpr std::chrono::milliseconds kQuietPeriod{1000};
+} // namespace
+
+// Data arrived: make sure a quiet check is pending. Only a flag per read; the timer is
+// started only when it is not already running.
+void ComponentImpl::note_quiet_later() {
+    fed_since_quiet_check_ = true;
+    if (!quiet_timer_) {
+        quiet_timer_ = std::make_unique<Timer>(loop_);
+    }
+    if (!quiet_timer_->active()) {
+        quiet_timer_->start(kQuietPeriod,
+                            [this] { guarded("quiet timer", [this] { on_quiet_timer(); }); });
+    }
+}
+
+// Frees the parser when nothing arrived for a whole period (so between one and two periods
+// after the last read); XmlStream::trim() declines unless the stream is between stanzas with
+// nothing unparsed, and then the next read starts a new check.
+void ComponentImpl::on_quiet_timer() {
+    if (fed_since_quiet_check_) {
+        note_quiet_later(); // data came during this period: look again after the next one
+        fed_since_quiet_check_ = false;
+        return;
+    }
+    if (xml_) {
+        xml_->trim();
+    }
 }
 
 void ComponentImpl::send_bytes(std::string_view bytes) {

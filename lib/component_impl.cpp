@@ -141,8 +141,9 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
             throw Error(std::string("uv_loop_init: ") + uv_strerror(rc));
         }
     }
+    // shutdown_timer_ and quiet_timer_ are made at first use: each costs ≈ 150 bytes, and an
+    // idle connection is meant to cost little.
     negotiation_timer_ = std::make_unique<Timer>(loop_);
-    shutdown_timer_ = std::make_unique<Timer>(loop_);
     rts_timer_ = std::make_unique<Timer>(loop_);
     door_ = std::make_unique<Door>(loop_, [this](std::vector<Door::Task>& tasks) {
         // One guard per task: a task that throws is logged, and the next ones still run.
@@ -186,6 +187,7 @@ ComponentImpl::~ComponentImpl() {
     negotiation_timer_.reset();
     shutdown_timer_.reset();
     rts_timer_.reset();
+    quiet_timer_.reset();
     door_.reset();
     if (link_) {
         link_->deactivate();
@@ -269,7 +271,12 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
         return;
     }
     negotiation_timer_->stop();
-    shutdown_timer_->stop();
+    if (shutdown_timer_) {
+        shutdown_timer_->stop();
+    }
+    if (quiet_timer_) {
+        quiet_timer_->stop();
+    }
     xml_->reset();
     sid_.clear();
     jid_.clear();
@@ -408,6 +415,9 @@ void ComponentImpl::shutdown(const Reason* why) {
         close_transport_gracefully();
         return;
     }
+    if (!shutdown_timer_) {
+        shutdown_timer_ = std::make_unique<Timer>(loop_);
+    }
     shutdown_timer_->start(config_.shutdown_timeout, [this] {
         guarded("shutdown timeout", [this] {
             if (state_ != State::shutting_down) {
@@ -477,7 +487,12 @@ void ComponentImpl::finish_disconnect(bool shutdown_events) {
     }
     state_ = State::disconnected;
     negotiation_timer_->stop();
-    shutdown_timer_->stop();
+    if (shutdown_timer_) {
+        shutdown_timer_->stop();
+    }
+    if (quiet_timer_) {
+        quiet_timer_->stop();
+    }
     retire_protocol();
     ++generation_;
     session_.on_closed();

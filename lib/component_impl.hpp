@@ -129,6 +129,8 @@ private:
     void answer_lost_requests(const char* condition);
     void arm_rts_timer();
     void on_rts_timer();
+    void note_quiet_later();
+    void on_quiet_timer();
 
     void retire_protocol();
     void finish_disconnect(bool shutdown_events);
@@ -190,6 +192,10 @@ private:
     std::unique_ptr<Timer> negotiation_timer_;
     std::unique_ptr<Timer> shutdown_timer_;
     std::unique_ptr<Timer> rts_timer_;
+    // Frees the XML parser once no data has arrived for a while (see note_quiet_later()):
+    // made at the first read, re-armed at most once per period, never per read.
+    std::unique_ptr<Timer> quiet_timer_;
+    bool fed_since_quiet_check_ = false;
     std::unique_ptr<Door> door_;
     std::string last_stream_error_condition_;
     std::string last_stream_error_text_;
