@@ -4,10 +4,16 @@
 //
 // USERS is "user:password[,user:password…]"; the M components (one libuv loop, shared TLS
 // credentials) use them in turn, each with its own generated resource. Logins run N at a time
-// (default 64). Once every connection is READY (or failed), the RSS it added is divided by M;
-// the connections are held HOLD_SECONDS, then shut down. Prints "idle connections=… ready=…
-// failed=… rss_per_conn_kb=… cpu_per_login_ms=… login_seconds=…", the stats line, and the number
-// of connections that reached READY, last. CAFILE "system" uses the system trust store.
+// (default 64). Once every connection is READY (or failed) they are held HOLD_SECONDS; at the end
+// of the hold, still connected, the RSS they added is divided by M: rss_held_per_conn_kb as it
+// stands, rss_per_conn_kb after glibc's malloc_trim(0) has handed free pages back (strophe_idle
+// measures the same way), rss_ready_per_conn_kb right after the last login, and heap_per_conn_kb:
+// the malloc'd bytes still in use at the end of the hold (mallinfo2). Then they are
+// shut down. Prints "idle connections=… ready=… failed=… rss_per_conn_kb=…
+// rss_held_per_conn_kb=… rss_ready_per_conn_kb=… heap_per_conn_kb=… cpu_per_login_ms=…
+// login_seconds=…", the stats line, and the number of connections that reached READY, last. CAFILE
+// "system" uses the system trust store.
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -47,7 +53,8 @@ struct Fleet {
     std::size_t started = 0, ready = 0, failed = 0, closed = 0;
     bool holding = false;
     double cpu0 = 0, wall0 = 0, cpu_logins = 0, wall_logins = 0;
-    long rss0 = 0, rss_ready = 0;
+    long rss0 = 0, rss_ready = 0, rss_held = 0, rss_trimmed = 0;
+    double heap0 = 0, heap_held = 0; // bytes malloc has handed out and not had back
     uv_timer_t hold_timer{};
     std::string last_failure;
 };
@@ -63,6 +70,10 @@ void all_settled(Fleet& f) {
         &f.hold_timer,
         [](uv_timer_t* t) {
             auto* fleet = static_cast<Fleet*>(t->data);
+            fleet->heap_held = static_cast<double>(mallinfo2().uordblks);
+            fleet->rss_held = bench::current_rss_kb();
+            malloc_trim(0);
+            fleet->rss_trimmed = bench::current_rss_kb();
             for (auto& c : fleet->components) {
                 c->shutdown();
             }
@@ -194,6 +205,7 @@ int main(int argc, char** argv) {
     try {
         f.components.reserve(f.opt.count);
         f.rss0 = bench::current_rss_kb();
+        f.heap0 = static_cast<double>(mallinfo2().uordblks);
         f.cpu0 = bench::cpu_seconds();
         f.wall0 = now();
         start_more(f);
@@ -203,10 +215,15 @@ int main(int argc, char** argv) {
         return 1;
     }
     const double n = f.opt.count ? static_cast<double>(f.opt.count) : 1.0;
+    const auto per_conn = [&](long rss) {
+        return static_cast<double>(rss - f.rss0) / n;
+    };
     std::printf("idle connections=%zu ready=%zu failed=%zu rss_per_conn_kb=%.1f "
+                "rss_held_per_conn_kb=%.1f rss_ready_per_conn_kb=%.1f heap_per_conn_kb=%.1f "
                 "cpu_per_login_ms=%.3f login_seconds=%.3f\n",
-                f.opt.count, f.ready, f.failed, static_cast<double>(f.rss_ready - f.rss0) / n,
-                f.cpu_logins / n * 1e3, f.wall_logins);
+                f.opt.count, f.ready, f.failed, per_conn(f.rss_trimmed), per_conn(f.rss_held),
+                per_conn(f.rss_ready), (f.heap_held - f.heap0) / 1024.0 / n, f.cpu_logins / n * 1e3,
+                f.wall_logins);
     if (!f.last_failure.empty()) {
         std::fprintf(stderr, "pcj_idle: last failure: %s\n", f.last_failure.c_str());
     }

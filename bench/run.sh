@@ -193,7 +193,9 @@ measure_idle() { # VARIANT M CLIENT...
     shift 2
     local prog=$1
     shift
-    timeout 600 "$prog" "$X_HOST" "$X_PORT" "${X_JID#*@}" "$users" "$m" "$ca" 2 "$@" \
+    # Held 5 s: pcj frees an idle connection's XML parser after 1-2 s without data; the RSS is
+    # read at the end of the hold, connections still up (both clients the same way).
+    timeout 600 "$prog" "$X_HOST" "$X_PORT" "${X_JID#*@}" "$users" "$m" "$ca" 5 "$@" \
         >"$work/client.out" 2>"$work/client.err"
     local rc=$? line cpu rss ok secs
     line=$(grep '^idle ' "$work/client.out")

@@ -3,11 +3,14 @@
 //   strophe_idle HOST PORT DOMAIN USERS M CAFILE HOLD_SECONDS [--window N]
 //
 // The same contract as pcj_idle: USERS is "user:password[,…]", used in turn; logins run N at a
-// time (default 64); once every connection is logged in (or failed) the RSS added is divided by
-// M, the connections are held HOLD_SECONDS and then disconnected. libstrophe picks its own
-// SASL mechanism (the server decides by what it offers). Prints "idle connections=… ready=…
-// failed=… rss_per_conn_kb=… cpu_per_login_ms=… login_seconds=…", the stats line, and the
-// number of connections that logged in, last.
+// time (default 64); once every connection is logged in (or failed) they are held HOLD_SECONDS
+// and, still connected, the RSS added is divided by M (rss_per_conn_kb after malloc_trim(0),
+// rss_held_per_conn_kb before it, rss_ready_per_conn_kb right after the last login;
+// heap_per_conn_kb: malloc'd bytes in use, from mallinfo2); then they
+// are disconnected. libstrophe picks its own SASL mechanism (the server decides by what it
+// offers). Prints "idle connections=… ready=… failed=… rss_per_conn_kb=… rss_held_per_conn_kb=…
+// rss_ready_per_conn_kb=… heap_per_conn_kb=… cpu_per_login_ms=… login_seconds=…", the stats line,
+// and the number of connections that logged in, last.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include <malloc.h>
 #include <strophe.h>
 #include <sys/resource.h>
 
@@ -94,11 +98,17 @@ void parse(Fleet& f, int argc, char** argv) {
     }
 }
 
-// Runs the context for `seconds`, then disconnects everything and waits (10 s at most).
-void hold_then_disconnect(Fleet& f, double seconds) {
+// Runs the context for `seconds`, measures the RSS (as it stands, then after malloc_trim(0),
+// as pcj_idle does), then disconnects everything and waits (10 s at most).
+void hold_then_disconnect(Fleet& f, double seconds, long& rss_held, long& rss_trimmed,
+                          double& heap_held) {
     for (const double until = now() + seconds; now() < until;) {
         xmpp_run_once(f.ctx, 100);
     }
+    heap_held = static_cast<double>(mallinfo2().uordblks);
+    rss_held = bench::current_rss_kb();
+    malloc_trim(0);
+    rss_trimmed = bench::current_rss_kb();
     for (xmpp_conn_t* conn : f.conns) {
         xmpp_disconnect(conn);
     }
@@ -127,6 +137,7 @@ int main(int argc, char** argv) {
     xmpp_initialize();
     f.ctx = xmpp_ctx_new(nullptr, nullptr);
     const long rss0 = bench::current_rss_kb();
+    const double heap0 = static_cast<double>(mallinfo2().uordblks);
     const double cpu0 = bench::cpu_seconds();
     const double wall0 = now();
     start_more(f);
@@ -141,12 +152,19 @@ int main(int argc, char** argv) {
     const double cpu_logins = bench::cpu_seconds() - cpu0;
     const double wall_logins = now() - wall0;
     const long rss_ready = bench::current_rss_kb();
-    hold_then_disconnect(f, std::atof(argv[7]));
+    long rss_held = 0, rss_trimmed = 0;
+    double heap_held = 0;
+    hold_then_disconnect(f, std::atof(argv[7]), rss_held, rss_trimmed, heap_held);
     const double n = f.count ? static_cast<double>(f.count) : 1.0;
+    const auto per_conn = [&](long rss) {
+        return static_cast<double>(rss - rss0) / n;
+    };
     std::printf("idle connections=%zu ready=%zu failed=%zu rss_per_conn_kb=%.1f "
+                "rss_held_per_conn_kb=%.1f rss_ready_per_conn_kb=%.1f heap_per_conn_kb=%.1f "
                 "cpu_per_login_ms=%.3f login_seconds=%.3f\n",
-                f.count, f.ready, f.failed, static_cast<double>(rss_ready - rss0) / n,
-                cpu_logins / n * 1e3, wall_logins);
+                f.count, f.ready, f.failed, per_conn(rss_trimmed), per_conn(rss_held),
+                per_conn(rss_ready), (heap_held - heap0) / 1024.0 / n, cpu_logins / n * 1e3,
+                wall_logins);
     bench::print_stats(bench::cpu_seconds() - cpu0);
     for (xmpp_conn_t* conn : f.conns) {
         xmpp_conn_release(conn);
