@@ -217,3 +217,41 @@ TEST_CASE("j14: a stanza over the configured size ends the stream with policy-vi
     CHECK(sf->reason->condition == "policy-violation");
     CHECK_FALSE(rec.has(ev::NODERECEIVED));
 }
+
+TEST_CASE(
+    "j14: after a quiet spell frees the parser, the next stanzas keep the stream's namespaces",
+    "[protocol][j14][trim]") {
+    // The stream header declares the default namespace and a prefix that stanzas use; an idle
+    // connection's parser is freed and a new one must be primed with that header again.
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    peer.expect("<stream:stream")
+        .send("<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+              "xmlns:stream='http://etherx.jabber.org/streams' "
+              "xmlns:x='urn:example:x' id='3BF96D32' from='component.localhost'>")
+        .expect(expected_handshake)
+        .send("<handshake/><message to='a@component.localhost' id='m1'><body>one</body>"
+              "</message>")
+        .pause(2500ms) // over the 1 s quiet period twice: the parser is freed meanwhile
+        .send("<message to='a@component.localhost' id='m2'><x:tag x:attr='v'/><body>two</body>"
+              "</message>");
+    Component c(j14_config(peer.port(), 2s), f.loop());
+    std::vector<Node> got;
+    auto sub = c.subscribe(ev::NODERECEIVED, [&](const Event& e) { got.push_back(*e.node); });
+    c.connect();
+    REQUIRE(f.run_until([&] { return got.size() == 2 || ended(c); }, 10s));
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].attr("id") == "m1");
+    CHECK(got[1].attr("id") == "m2");
+    CHECK(got[1].ns() == "jabber:component:accept");
+    const Node* tag = got[1].child("x:tag");
+    REQUIRE(tag != nullptr);
+    CHECK(tag->ns() == "urn:example:x");
+    CHECK(tag->attr("x:attr") == "v");
+    REQUIRE(got[1].child("body") != nullptr);
+    CHECK(got[1].child("body")->text() == "two");
+    CHECK(c.sid() == "3BF96D32");
+    CHECK(c.ready());
+    CHECK_FALSE(peer.failed());
+    shutdown_and_wait(f, c);
+}
