@@ -51,9 +51,9 @@ struct PubSubState {
     std::unordered_map<std::uint64_t, Topic*> owner;
     std::uint64_t next_id = 1;
     std::uint64_t revision = 0; // bumped by every subscribe and cancel
-    unsigned depth = 0;  // nested dispatches in progress
-    bool dirty = false;  // some entry was cancelled during a dispatch
-    bool closed = false; // the PubSub is gone; nothing more is delivered
+    unsigned depth = 0;         // nested dispatches in progress
+    bool dirty = false;         // some entry was cancelled during a dispatch
+    bool closed = false;        // the PubSub is gone; nothing more is delivered
 
     std::uint64_t add(Topic& topic, Handler handler) {
         const std::uint64_t id = next_id++;

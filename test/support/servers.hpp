@@ -10,10 +10,10 @@
 namespace pcj::test {
 
 enum class ServerKind {
-    prosody,        // c2s (TLS-optional and TLS-required hosts), direct TLS, component port
-    ejabberd,       // c2s (STARTTLS optional and required ports), direct TLS, component port
+    prosody,         // c2s (TLS-optional and TLS-required hosts), direct TLS, component port
+    ejabberd,        // c2s (STARTTLS optional and required ports), direct TLS, component port
     jabberd2_router, // router only: XEP-0114 (with <secret>) and the jabberd2 component protocol
-    jabberd2,       // router + sm + c2s
+    jabberd2,        // router + sm + c2s
 };
 
 std::string to_string(ServerKind kind);
