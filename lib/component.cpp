@@ -111,11 +111,6 @@ void ComponentImpl::dispatch_ready(const Node& node) {
     if (deliver_reply(node, true)) {
         return;
     }
-    if (is_stream_error(node)) {
-        Reason r = stream_error_reason(node);
-        last_stream_error_condition_ = r.condition;
-        last_stream_error_text_ = r.text;
-    }
     const std::uint64_t gen = generation_;
     // (2) The session's own traffic (roster pushes), then the extensions' stanzas.
     if (session_.on_inbound(node) || gen != generation_) {

@@ -315,12 +315,14 @@ bool ComponentImpl::announce_tls_failure(const Reason& reason) {
 
 // -- the stream -------------------------------------------------------------------------------
 
-bool ComponentImpl::announce_stream_error(const Node& error) {
+bool ComponentImpl::on_stream_error(const Node& error) {
+    const Reason why = stream_error_reason(error);
+    last_stream_error_condition_ = why.condition;
+    last_stream_error_text_ = why.text;
     if (!wanted(xs::ERROR)) {
         return true;
     }
     const std::uint64_t gen = generation_;
-    const Reason why = stream_error_reason(error);
     emit(xs::ERROR, &why, &error);
     return gen == generation_;
 }

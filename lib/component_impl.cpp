@@ -161,9 +161,10 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     // The stream lends each stanza (its storage is reused for the next one): the core only
     // reads it, and Event::node is valid only during the event anyway.
     xc.on_stanza = [this](const Node& node) {
-        // xs::ERROR in every state; a stanza costs one string comparison here.
+        // <stream:error/> is noted (and xs::ERROR fired) in every state, here only: a stanza
+        // costs one string comparison.
         if (node.ns() == config_.stream_ns && node.local_name() == "error" &&
-            !announce_stream_error(node)) {
+            !on_stream_error(node)) {
             return; // a handler replaced the connection
         }
         on_element(node);

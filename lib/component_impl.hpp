@@ -158,7 +158,9 @@ private:
     void on_drain();
     bool announce_closed(bool with_disconnect);
     void announce_deleted();
-    bool announce_stream_error(const Node& error);
+    // Keeps the condition and text for the stream's end, fires xs::ERROR; false when a handler
+    // replaced the connection.
+    bool on_stream_error(const Node& error);
     void note_lost(const Reason& reason) { lost_reason_ = reason; }
 
     // Whether anyone listens to the per-read and per-write events, refreshed when the PubSub's

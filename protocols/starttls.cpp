@@ -58,4 +58,11 @@ bool proceed_with_tls(ProtocolHost& host, const Node& answer, std::string_view p
     return true;
 }
 
+void restart_stream_over_tls(ProtocolHost& host) {
+    host.emit(ev::SSLSUCCESS);
+    if (host.current()) {
+        host.send_stream_header();
+    }
+}
+
 } // namespace pcj::detail

@@ -28,5 +28,8 @@ void request_starttls(ProtocolHost& host);
 // The peer's answer in the TLS namespace. <proceed/>: fires xs::TLS_PROCEED and starts TLS
 // (returns true); <failure/>: returns false with the reason (starttls-refused).
 bool proceed_with_tls(ProtocolHost& host, const Node& answer, std::string_view peer, Reason* why);
+// TLS is up: fires PCJ_SSLSUCCESS and opens a new stream over it (RFC 6120 §5.4.3.3), unless a
+// handler replaced the connection.
+void restart_stream_over_tls(ProtocolHost& host);
 
 } // namespace pcj::detail

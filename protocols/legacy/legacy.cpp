@@ -280,10 +280,7 @@ void LegacyProtocol::on_tls_established() {
         return;
     }
     state_ = State::header;
-    host_.emit(ev::SSLSUCCESS);
-    if (host_.current()) {
-        host_.send_stream_header(); // RFC 6120 §5.4.3.3: a new stream over TLS
-    }
+    restart_stream_over_tls(host_);
 }
 
 void LegacyProtocol::on_tls_failed(const Reason& reason) {
