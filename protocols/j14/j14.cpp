@@ -1,5 +1,5 @@
 // JABBERD14_COMPONENT (XEP-0114) state machine.
-#include "j14/j14.hpp"
+#include "j14.hpp"
 
 #include "digest.hpp"
 #include "pcj/events.hpp"
@@ -91,5 +91,7 @@ void J14Protocol::fail(std::string condition, std::string text) {
     state_ = State::failed;
     host_.fail(ev::AUTHFAIL, Reason{"handshake", 0, std::move(condition), std::move(text)});
 }
+
+PCJ_REGISTER_PROTOCOL(ConnectionType::JABBERD14_COMPONENT, J14Protocol, nullptr)
 
 } // namespace pcj::detail

@@ -1,5 +1,5 @@
 // JABBERD20_COMPONENT (jabberd2 router component protocol) as a state machine.
-#include "j2/j2.hpp"
+#include "j2.hpp"
 
 #include <cstdlib>
 #include <vector>
@@ -228,5 +228,14 @@ void J2Protocol::fail(std::string_view event, Reason reason) {
     state_ = State::failed;
     host_.fail(event, std::move(reason));
 }
+
+namespace {
+// A jabberd2 <route/> carries one stanza; a reply echoes that stanza's id, not the route's.
+const Node* route_envelope_payload(const Node& node) {
+    return route_payload(node);
+}
+} // namespace
+
+PCJ_REGISTER_PROTOCOL(ConnectionType::JABBERD20_COMPONENT, J2Protocol, route_envelope_payload)
 
 } // namespace pcj::detail

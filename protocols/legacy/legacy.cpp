@@ -1,5 +1,5 @@
 // LEGACY (XEP-0078 jabber:iq:auth, with RFC 6120 STARTTLS) as a state machine.
-#include "legacy/legacy.hpp"
+#include "legacy.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -347,5 +347,7 @@ void LegacyProtocol::fail(std::string_view event, Reason reason) {
     state_ = State::failed;
     host_.fail(event, std::move(reason));
 }
+
+PCJ_REGISTER_PROTOCOL(ConnectionType::LEGACY, LegacyProtocol, nullptr)
 
 } // namespace pcj::detail

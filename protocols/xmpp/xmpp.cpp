@@ -1,5 +1,5 @@
 // XMPP client negotiation (RFC 6120 §5-7, RFC 3921 §3) as a state machine.
-#include "xmpp/xmpp.hpp"
+#include "xmpp.hpp"
 
 #include "ids.hpp"
 #include "pcj/events.hpp"
@@ -337,5 +337,7 @@ void XmppProtocol::fail(std::string_view event, Reason reason) {
     state_ = State::failed;
     host_.fail(event, std::move(reason));
 }
+
+PCJ_REGISTER_PROTOCOL(ConnectionType::XMPP, XmppProtocol, nullptr)
 
 } // namespace pcj::detail

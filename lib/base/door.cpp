@@ -1,14 +1,10 @@
-// Door implementation, and Component's thread-safe submit() / post().
+// Door: the one thread-safe way into a loop — tasks pushed from any thread run on the loop's.
 #include "door.hpp"
 
 #include <uv.h>
 
-#include "component_impl.hpp"
-#include "pcj/component.hpp"
+namespace pcj::detail {
 
-namespace pcj {
-
-namespace detail {
 
 Door::Door(uv_loop_s* loop, std::function<void(std::vector<Task>&)> run)
     : handle_(new uv_async_t), run_(std::move(run)) {
@@ -48,16 +44,4 @@ void Door::on_wake(uv_async_s* handle) {
     self->running_.clear();
 }
 
-} // namespace detail
-
-void Component::submit(Node node) {
-    // The node is moved into the task: nothing of the caller's is touched on the loop thread.
-    impl_->door().push(
-        [impl = impl_.get(), n = std::move(node)]() mutable { impl->output(std::move(n)); });
-}
-
-void Component::post(std::function<void(Component&)> task) {
-    impl_->door().push([this, t = std::move(task)] { t(*this); });
-}
-
-} // namespace pcj
+} // namespace pcj::detail

@@ -30,7 +30,9 @@ public:
 
     // Offers the stanza (for a jabberd2 <route/>: matched on the stanza inside) to every
     // extension whose StanzaMatch list selects it, in attach order, until one consumes it.
-    bool dispatch(Component& component, const Node& stanza);
+    // `inner` is the stanza itself, or the one its envelope carries (a jabberd2 <route/>):
+    // extensions are chosen by it, and handed `stanza` as received.
+    bool dispatch(Component& component, const Node& stanza, const Node& inner);
 
 private:
     struct Entry {

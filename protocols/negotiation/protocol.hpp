@@ -11,10 +11,9 @@
 #include "pcj/log.hpp"
 #include "pcj/node.hpp"
 #include "pcj/pubsub.hpp"
+#include "stream_error.hpp"
 
 namespace pcj::detail {
-
-inline constexpr std::string_view ns_streams = "urn:ietf:params:xml:ns:xmpp-streams";
 
 // What a protocol module may do to its connection. Implemented by the core (ComponentImpl).
 class ProtocolHost {
@@ -80,11 +79,32 @@ public:
     virtual void on_tls_failed(const Reason& reason) { (void)reason; }
 };
 
+// What a connection type registers: how to make its module for a new connection, and how to
+// find the stanza inside one of its envelopes (a jabberd2 <route/>), or null where it has none.
+struct ProtocolEntry {
+    std::unique_ptr<Protocol> (*make)(ProtocolHost& host) = nullptr;
+    // The stanza an envelope carries (its id, type and sender are that stanza's), or nullptr
+    // when `node` is not an envelope. Null: the type has no envelopes.
+    const Node* (*unwrap)(const Node& node) = nullptr;
+};
+
+// Called at load time by PCJ_REGISTER_PROTOCOL; the core never names a connection type's class.
+bool register_protocol(ConnectionType type, ProtocolEntry entry);
+// The registered entry; throws ConfigError for a type that has no module.
+const ProtocolEntry& protocol_entry(ConnectionType type);
 std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host);
 
-// The condition and text of a <stream:error/> (RFC 6120 §4.9), as a Reason with op "stream".
-Reason stream_error_reason(const Node& error);
-bool is_stream_error(const Node& node);
+// In a connection type's .cpp: registers Class (constructible from ProtocolHost&) for `type`,
+// with UNWRAP (a `const Node* (*)(const Node&)`, or nullptr).
+#define PCJ_REGISTER_PROTOCOL(type, Class, unwrap_fn)                                          \
+    namespace {                                                                                \
+    [[maybe_unused]] const bool registered_##Class = ::pcj::detail::register_protocol(          \
+        type, ::pcj::detail::ProtocolEntry{                                                    \
+                  [](::pcj::detail::ProtocolHost& host) -> std::unique_ptr<Protocol> {       \
+                      return std::make_unique<Class>(host);                                    \
+                  },                                                                           \
+                  unwrap_fn});                                                                 \
+    }
 
 // Fires seeds/000's feature events for what <stream:features/> advertises, in its order:
 // xs::START_TLS (<starttls/>), xs::SASL_SUPPORT (<mechanisms/>, with their names),

@@ -1,52 +1,43 @@
-// Protocol factory and helpers shared by the connection types.
+// The registry of connection types, and the feature events every type reports.
 #include "protocol.hpp"
 
-#include "j14/j14.hpp"
-#include "j2/j2.hpp"
-#include "legacy/legacy.hpp"
+#include <array>
+
 #include "pcj/error.hpp"
 #include "sasl_exchange.hpp"
 #include "starttls.hpp"
-#include "xmpp/xmpp.hpp"
 
 namespace pcj::detail {
 
+namespace {
+// One slot per ConnectionType value (PCJ numbers them 0, 1, 2 and 4), filled at load time by
+// PCJ_REGISTER_PROTOCOL.
+std::array<ProtocolEntry, 5>& registry() {
+    static std::array<ProtocolEntry, 5> entries{};
+    return entries;
+}
+
+std::size_t slot(ConnectionType type) {
+    return static_cast<std::size_t>(type);
+}
+} // namespace
+
+bool register_protocol(ConnectionType type, ProtocolEntry entry) {
+    registry().at(slot(type)) = entry;
+    return true;
+}
+
+const ProtocolEntry& protocol_entry(ConnectionType type) {
+    const ProtocolEntry& entry = registry().at(slot(type));
+    if (entry.make == nullptr) {
+        throw ConfigError("connection_type: " + std::string(to_string(type)) +
+                          " is not implemented in this version of pcj");
+    }
+    return entry;
+}
+
 std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host) {
-    switch (type) {
-    case ConnectionType::JABBERD14_COMPONENT:
-        return std::make_unique<J14Protocol>(host);
-    case ConnectionType::XMPP:
-        return std::make_unique<XmppProtocol>(host);
-    case ConnectionType::LEGACY:
-        return std::make_unique<LegacyProtocol>(host);
-    case ConnectionType::JABBERD20_COMPONENT:
-        return std::make_unique<J2Protocol>(host);
-    }
-    throw ConfigError("connection_type: " + std::string(to_string(type)) +
-                      " is not implemented in this version of pcj");
-}
-
-bool is_stream_error(const Node& node) {
-    return node.local_name() == "error" && node.prefix() == "stream";
-}
-
-Reason stream_error_reason(const Node& error) {
-    Reason reason;
-    reason.op = "stream";
-    for (const Node* child : error.elements()) {
-        if (child->local_name() == "text") {
-            reason.text = child->text();
-        } else if (reason.condition.empty() && child->ns() == ns_streams) {
-            reason.condition = std::string(child->local_name());
-        }
-    }
-    if (reason.condition.empty()) {
-        reason.condition = "undefined-condition";
-    }
-    if (reason.text.empty()) {
-        reason.text = "the server sent a stream error: " + reason.condition;
-    }
-    return reason;
+    return protocol_entry(type).make(host);
 }
 
 namespace {

@@ -5,7 +5,6 @@
 
 #include "component_impl.hpp"
 #include "pcj/error.hpp"
-#include "pcj/route.hpp"
 
 namespace pcj {
 
@@ -13,12 +12,6 @@ namespace detail {
 
 namespace {
 constexpr std::string_view rts_event_name = "return_to_sender";
-
-// A jabberd2 <route/> has no id of its own: a reply echoes the id of the stanza inside.
-const Node& id_bearer(const Node& node) {
-    const Node* payload = route_payload(node);
-    return payload != nullptr ? *payload : node;
-}
 } // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -77,7 +70,7 @@ void ComponentImpl::emit_stanza_events(const Node& node) {
     if (w.node) {
         emit(xs::NODE, nullptr, &node);
     }
-    const Node& stanza = id_bearer(node);
+    const Node& stanza = stanza_of(node);
     if (stanza.ns() == config_.stream_ns || gen != generation_) {
         return; // <stream:features/>, <stream:error/>: not stanzas
     }
@@ -117,7 +110,7 @@ void ComponentImpl::dispatch_ready(const Node& node) {
         return;
     }
     if (!extensions_.empty() && owner_ != nullptr) {
-        if (extensions_.dispatch(*owner_, node) || gen != generation_) {
+        if (extensions_.dispatch(*owner_, node, stanza_of(node)) || gen != generation_) {
             return;
         }
     }
@@ -147,7 +140,7 @@ bool ComponentImpl::deliver_reply(const Node& node, bool after_ready) {
     if (pending_.empty()) {
         return false;
     }
-    const std::string* id = id_bearer(node).find_attr("id");
+    const std::string* id = stanza_of(node).find_attr("id");
     if (id == nullptr) {
         return false;
     }
@@ -229,7 +222,7 @@ void ComponentImpl::write_node(const Node& node) {
         log(LogLevel::debug, "Sent: " + write_buffer_);
     }
     if (!pending_.empty()) {
-        if (const std::string* id = id_bearer(node).find_attr("id")) {
+        if (const std::string* id = stanza_of(node).find_attr("id")) {
             if (PendingRequest* request = pending_.find(*id)) {
                 request->sent = true;
             }
@@ -284,8 +277,8 @@ std::string ComponentImpl::return_to_sender(Node node, PendingRequest request,
         request.deadline = PendingTable::Clock::now() + timeout;
     }
     const bool has_deadline = request.deadline.has_value();
-    Node* payload = route_payload(node);
-    std::string id = pending_.add(payload != nullptr ? *payload : node, std::move(request));
+    // The id goes on the stanza an envelope carries; the node is ours (moved in).
+    std::string id = pending_.add(const_cast<Node&>(stanza_of(node)), std::move(request));
     if (has_deadline) {
         arm_rts_timer();
     }

@@ -137,6 +137,11 @@ private:
     void close_transport_gracefully();
     template <typename F> void guarded(const char* where, F&& body);
     std::string stream_content_ns() const { return content_ns_; }
+    // The stanza itself, or the one its connection type's envelope carries (registry's unwrap).
+    const Node& stanza_of(const Node& node) const {
+        const Node* inner = unwrap_ != nullptr ? unwrap_(node) : nullptr;
+        return inner != nullptr ? *inner : node;
+    }
 
     void on_tls_established();
     void on_tls_failure(const Reason& reason);
@@ -178,6 +183,7 @@ private:
     }
     void refresh_io_wanted();
 
+    const Node* (*unwrap_)(const Node&) = nullptr; // the connection type's envelope, if any
     std::unique_ptr<Transport> transport_;
     // Loaded at the first TLS start (so that the file records reach subscribers), when TLS may
     // be used at all (tls_possible_); checked for readability at construction.

@@ -109,12 +109,8 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     : config_(std::move(config)), id_(next_component_id()), logger_(&stderr_logger), loop_(loop),
       owns_loop_(loop == nullptr) {
     config_.validate_and_complete();
-    {
-        // Reject a connection type whose module is missing now, not at connect().
-        HostLink probe(*this);
-        probe.deactivate();
-        (void)make_protocol(*config_.connection_type, probe);
-    }
+    // A connection type whose module is missing is rejected now, not at connect().
+    unwrap_ = protocol_entry(*config_.connection_type).unwrap;
     content_ns_ = config_.effective_xmlns();
     if (*config_.connection_type != ConnectionType::JABBERD14_COMPONENT &&
         config_.tls.policy != TlsPolicy::disabled) {

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "pcj/error.hpp"
-#include "pcj/route.hpp"
 
 namespace pcj::detail {
 
@@ -113,12 +112,10 @@ bool ExtensionSet::selects(const Entry& entry, const Node& stanza) {
     return false;
 }
 
-bool ExtensionSet::dispatch(Component& component, const Node& stanza) {
+bool ExtensionSet::dispatch(Component& component, const Node& stanza, const Node& inner) {
     if (entries_.empty()) {
         return false;
     }
-    const Node* payload = route_payload(stanza);
-    const Node& inner = payload != nullptr ? *payload : stanza;
     // A handler may attach or detach extensions: walk a snapshot of those that match.
     std::vector<std::shared_ptr<Extension>> chosen;
     for (const auto& e : entries_) {
