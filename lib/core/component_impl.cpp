@@ -16,16 +16,6 @@ Config validated(Config config) {
     return config;
 }
 
-// The component's own loop when the application lends none.
-uv_loop_t* own_loop() {
-    auto* loop = new uv_loop_t;
-    if (int rc = uv_loop_init(loop); rc != 0) {
-        delete loop;
-        throw Error(std::string("uv_loop_init: ") + uv_strerror(rc));
-    }
-    return loop;
-}
-
 // A connection type whose module is missing is rejected now (ConfigError), not at connect().
 Envelope envelope_of(const Config& config) {
     return Envelope(protocol_entry(*config.connection_type).unwrap);
@@ -33,11 +23,34 @@ Envelope envelope_of(const Config& config) {
 
 } // namespace
 
+// The component's own loop when the application lends none.
+ComponentImpl::OwnLoop::OwnLoop(bool wanted) {
+    if (!wanted) {
+        return;
+    }
+    loop = new uv_loop_t;
+    if (int rc = uv_loop_init(loop); rc != 0) {
+        delete loop;
+        loop = nullptr;
+        throw Error(std::string("uv_loop_init: ") + uv_strerror(rc));
+    }
+}
+
+ComponentImpl::OwnLoop::~OwnLoop() {
+    if (loop != nullptr) {
+        uv_run(loop, UV_RUN_DEFAULT); // the close callbacks of the owners' handles
+        if (uv_loop_close(loop) == 0) {
+            delete loop;
+        }
+    }
+}
+
 ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     : config_(validated(std::move(config))), id_(next_component_id()), owns_loop_(loop == nullptr),
-      loop_(owns_loop_ ? own_loop() : loop), emitter_(events_, config_.alias), graveyard_(emitter_),
-      records_(emitter_), tracker_(loop_, emitter_, graveyard_, config_.rts_timeout),
-      session_(*this, *this), stack_(loop_, config_, emitter_, graveyard_, records_),
+      own_loop_(owns_loop_), loop_(owns_loop_ ? own_loop_.loop : loop),
+      emitter_(events_, config_.alias), graveyard_(emitter_), records_(emitter_),
+      tracker_(loop_, emitter_, graveyard_, config_.rts_timeout), session_(*this, *this),
+      stack_(loop_, config_, emitter_, graveyard_, records_),
       outbox_(config_, emitter_, envelope_of(config_), stack_, tracker_, session_, lifecycle_),
       router_(
           config_, emitter_, envelope_of(config_),
@@ -69,6 +82,7 @@ ComponentImpl::~ComponentImpl() {
         } else {
             delete loop_;
         }
+        own_loop_.loop = nullptr; // closed (or, with handles left, left alone) here
     }
 }
 

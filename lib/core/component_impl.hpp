@@ -58,6 +58,16 @@ public:
     Config config_; // validated; Component::connect(host, port) replaces the address
     std::uint64_t id_;
     bool owns_loop_;
+    // The component's own loop, closed by the destructor; or, when a constructor of an owner
+    // throws (a ConfigError), by this holder once the owners made so far are gone.
+    struct OwnLoop {
+        uv_loop_t* loop = nullptr;
+        OwnLoop() = default;
+        explicit OwnLoop(bool wanted);
+        OwnLoop(const OwnLoop&) = delete;
+        OwnLoop& operator=(const OwnLoop&) = delete;
+        ~OwnLoop();
+    } own_loop_;
     uv_loop_t* loop_;
     PubSub events_;
     Emitter emitter_;
