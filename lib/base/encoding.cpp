@@ -1,7 +1,9 @@
-// Base64 through gnutls_base64_encode2 / gnutls_base64_decode2.
-#include "base64.hpp"
+// Base64 through gnutls_base64_encode2 / gnutls_base64_decode2, hex through gnutls_hex_encode2.
+#include "encoding.hpp"
 
 #include <gnutls/gnutls.h>
+
+#include <new>
 
 namespace pcj::detail {
 
@@ -9,12 +11,14 @@ namespace {
 struct Datum {
     gnutls_datum_t d{nullptr, 0};
     ~Datum() { gnutls_free(d.data); }
+    std::string str() const { return std::string(reinterpret_cast<const char*>(d.data), d.size); }
 };
 gnutls_datum_t view(std::string_view s) {
     // GnuTLS takes a non-const pointer but does not write through it here.
     return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())),
             static_cast<unsigned>(s.size())};
 }
+
 } // namespace
 
 std::string base64_encode(std::string_view data) {
@@ -26,7 +30,7 @@ std::string base64_encode(std::string_view data) {
     if (gnutls_base64_encode2(&in, &out.d) != 0) {
         return {};
     }
-    return std::string(reinterpret_cast<const char*>(out.d.data), out.d.size);
+    return out.str();
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
@@ -38,7 +42,23 @@ std::optional<std::string> base64_decode(std::string_view text) {
     if (gnutls_base64_decode2(&in, &out.d) != 0) {
         return std::nullopt;
     }
-    return std::string(reinterpret_cast<const char*>(out.d.data), out.d.size);
+    return out.str();
+}
+
+std::string hex_encode(std::string_view data) {
+    if (data.empty()) {
+        return {};
+    }
+    const gnutls_datum_t in = view(data);
+    Datum out;
+    if (gnutls_hex_encode2(&in, &out.d) != 0) {
+        throw std::bad_alloc(); // its only failure is a failed allocation
+    }
+    return out.str();
+}
+
+std::string hex_encode(const unsigned char* data, std::size_t size) {
+    return hex_encode(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 } // namespace pcj::detail

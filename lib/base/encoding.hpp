@@ -1,6 +1,7 @@
-// Base64 for SASL payloads, through GnuTLS (never by hand).
+// Base64 and hex, through GnuTLS (never by hand).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,5 +12,9 @@ namespace pcj::detail {
 std::string base64_encode(std::string_view data);
 // nullopt when the text is not valid base64. Whitespace is not accepted.
 std::optional<std::string> base64_decode(std::string_view text);
+
+// Lowercase hex, two digits a byte.
+std::string hex_encode(std::string_view data);
+std::string hex_encode(const unsigned char* data, std::size_t size);
 
 } // namespace pcj::detail
