@@ -19,6 +19,11 @@ gnutls_datum_t view(std::string_view s) {
             static_cast<unsigned>(s.size())};
 }
 
+// GnuTLS's decoder skips whitespace and line breaks (it also reads PEM); RFC 6120 §6.4.2 allows
+// neither in SASL data, so they are refused before it sees the text. GnuTLS checks the padding
+// and the length itself.
+constexpr std::string_view kBase64Chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
 } // namespace
 
 std::string base64_encode(std::string_view data) {
@@ -36,6 +41,9 @@ std::string base64_encode(std::string_view data) {
 std::optional<std::string> base64_decode(std::string_view text) {
     if (text.empty()) {
         return std::string();
+    }
+    if (text.find_first_not_of(kBase64Chars) != std::string_view::npos) {
+        return std::nullopt;
     }
     const gnutls_datum_t in = view(text);
     Datum out;

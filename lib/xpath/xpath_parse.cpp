@@ -12,6 +12,11 @@ namespace {
 
 // Deeper nesting is legal XPath but no filter needs it; refusing keeps the recursion bounded.
 constexpr int kMaxNesting = 64;
+// A chain of binary operators ("a or b or c …") is parsed in a loop but builds a tree one level
+// deeper per operator, and everything that walks the tree (the planner, the destructor)
+// recurses on it: 4,000 "or" terms overflowed the stack. Beyond this many operators in one
+// expression the parse gives up, and the filter goes to libxml2 on every stanza.
+constexpr int kMaxOperators = 256;
 
 class Parser {
 public:
@@ -28,6 +33,7 @@ private:
     std::vector<Token> toks_;
     std::size_t pos_ = 0;
     int depth_ = 0;
+    int operators_ = 0;
     bool ok_ = true;
 
     const Token& peek() const { return toks_[pos_]; }
@@ -61,6 +67,8 @@ private:
             std::optional<Expr::Kind> k = kind_of(*this);
             if (!k)
                 break;
+            if (++operators_ > kMaxOperators)
+                return fail();
             ++pos_;
             e = binary(*k, std::move(e), (this->*next)());
         }

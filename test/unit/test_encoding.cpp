@@ -46,3 +46,12 @@ TEST_CASE("encoding: hex is lowercase, two digits a byte", "[encoding][hex]") {
     const unsigned char bytes[] = {0xde, 0xad, 0xbe, 0xef};
     CHECK(hex_encode(bytes, sizeof bytes) == "deadbeef");
 }
+
+TEST_CASE("encoding: base64 with spaces or line breaks is refused, as RFC 6120 requires for SASL",
+          "[encoding][base64]") {
+    CHECK(base64_decode("Zm9vYmFy") == "foobar");
+    const std::string spaced = GENERATE(as<std::string>{}, "Zm9v YmFy", "Zm9v\nYmFy",
+                                        "Zm9vYmFy\r\n", " Zm9vYmFy", "Zm9v\tYmFy");
+    INFO(spaced);
+    CHECK_FALSE(base64_decode(spaced).has_value());
+}
