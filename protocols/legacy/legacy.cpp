@@ -94,7 +94,14 @@ void LegacyProtocol::on_stream_start(const Node& header) {
         }
         return;
     }
-    // Whether STARTTLS is offered is known only once the probe is answered (see the header).
+    // An XMPP 1.0 server sends its features right after its header (RFC 6120 §4.3.2), and
+    // ejabberd refuses anything before <starttls/> on a port that requires it: wait for them.
+    if (std::atoi(header.attr("version").c_str()) >= 1) {
+        step_ = Step::features;
+        return;
+    }
+    // A pre-XMPP stream: whether STARTTLS is offered is known only once the probe is answered
+    // (see the header).
     step_ = Step::probe;
     send_get(policy == TlsPolicy::optional);
 }
@@ -138,7 +145,8 @@ void LegacyProtocol::on_probe_reply(const Node& reply) {
 
 // Anything else while logging in (features after TLS, stray stanzas) is not ours.
 void LegacyProtocol::on_features(const Node& features) {
-    if (!report_features(host_, features) || !negotiating() || step_ != Step::probe) {
+    if (!report_features(host_, features) || !negotiating() ||
+        (step_ != Step::probe && step_ != Step::features)) {
         return;
     }
     if (starttls_offered(features)) {
@@ -149,9 +157,15 @@ void LegacyProtocol::on_features(const Node& features) {
         tls_not_offered();
         return;
     }
-    // TLS optional and not offered: the answer to the get goes on in the clear.
+    // TLS optional and not offered: the login goes on in the clear (with the probe's answer).
     downgrade_reported_ = true;
     report_downgrade(host_, peer());
+    if (step_ == Step::features && host_.current()) {
+        step_ = Step::get;
+        if (announce(ev::AUTHNEGOTIATE)) {
+            send_get(true);
+        }
+    }
 }
 
 void LegacyProtocol::on_get_reply(const Node& reply) {
@@ -251,14 +265,13 @@ void LegacyProtocol::on_set_reply(const Node& reply) {
 void LegacyProtocol::tls_not_offered() {
     fail(ev::SSLFAIL,
          {"starttls", 0, "tls-not-offered",
-          "TLS is required but the server does not offer STARTTLS (on a stream without "
-          "version, ejabberd and jabberd2 offer no features; set version to 1.0 for them); "
-          "no credentials were sent"});
+          "TLS is required but the server does not offer STARTTLS (a server that answers "
+          "without version 1.0 offers no features); no credentials were sent"});
 }
 
 // Until TLS is settled a failure belongs to TLS when TLS is required; after it, to the login.
 std::string_view LegacyProtocol::step_failure_event() const {
-    if (step_ != Step::header && step_ != Step::probe) {
+    if (step_ != Step::header && step_ != Step::features && step_ != Step::probe) {
         return ev::AUTHFAIL;
     }
     const TlsPolicy policy = host_.config().tls.policy;

@@ -10,9 +10,18 @@ namespace pcj::detail {
 // XEP-0078 §3 (iq:auth), RFC 6120 §5 (STARTTLS). States:
 //
 //   header ──(encrypted, or TLS disabled)──────────────────────────────▶ get ──▶ set ──▶ READY
-//      └──(TLS possible)──▶ probe ──features with starttls──▶ proceed ──▶ tls ──▶ header
-//                             └──iq:auth answer, no starttls: required → SSLFAIL,
+//      ├──(TLS possible, server header version 1.0)──▶ features ──starttls──▶ proceed ─┐
+//      │                                                 └──none: required → SSLFAIL,  │
+//      │                                                          optional → get       │
+//      └──(TLS possible, pre-XMPP header)──▶ probe ──features with starttls──▶ proceed ─┤
+//                             └──iq:auth answer, no starttls: required → SSLFAIL,       │
 //                                                          optional → the answer is the get's
+//   proceed ──▶ tls ──▶ header (encrypted) ──▶ get ◀──────────────────────────────────┘
+//
+// With TLS possible (required or optional) the stream header carries version='1.0'
+// (Config::effective_version): ejabberd and jabberd2 offer STARTTLS only then, and all three
+// servers still accept iq:auth on such a stream. With TLS disabled the header is PCJ's,
+// without version.
 //
 // A pre-XMPP stream has no features: Prosody sends them anyway, ejabberd and jabberd2 do not.
 // No wait can tell "none" from "late", so the first iq:auth get doubles as a probe: a server
@@ -32,7 +41,7 @@ public:
 
 private:
     // The steps of its own; STARTTLS is Negotiation's phase.
-    enum class Step { header, probe, get, set };
+    enum class Step { header, features, probe, get, set };
     enum class Method { none, digest, password };
 
     void on_features(const Node& features) override;
