@@ -8,10 +8,10 @@
 //   legacy_client --host 127.0.0.1 --port 5222 --domain localhost --user alice
 //                 --password secret --tls optional
 //
-// A pre-XMPP stream has no features on ejabberd and jabberd2, so STARTTLS needs --version 1.0
-// there; with the default --tls required and no STARTTLS offered, nothing is sent and the
-// client fails with PCJ_SSLFAIL. Prints every event. Exits 0 only when it reached PCJ_READY,
-// received its own message back and shut down cleanly; otherwise 1.
+// With --tls required (the default) or optional the stream asks for version 1.0, on which
+// ejabberd and jabberd2 offer STARTTLS; with TLS required and no STARTTLS offered, nothing is
+// sent and the client fails with PCJ_SSLFAIL. Prints every event. Exits 0 only when it reached
+// PCJ_READY, received its own message back and shut down cleanly; otherwise 1.
 #include <cstdio>
 #include <string>
 
@@ -31,7 +31,8 @@ void usage(const char* argv0) {
         "  --tls              TLS policy (default required: STARTTLS or nothing)\n"
         "  --method           allow only these iq:auth methods (repeatable)\n"
         "  --allow-plaintext  allow <password/> over an unencrypted stream\n"
-        "  --version          the stream header's version (default: none)\n",
+        "  --version          the stream header's version (default: 1.0 with TLS required or\n"
+        "                     optional, none with TLS disabled or direct)\n",
         argv0);
 }
 

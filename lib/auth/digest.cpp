@@ -6,6 +6,8 @@
 
 #include <gnutls/crypto.h>
 
+#include "encoding.hpp"
+
 namespace pcj::detail {
 
 std::string sha1_hex(std::string_view data) {
@@ -13,14 +15,7 @@ std::string sha1_hex(std::string_view data) {
     if (gnutls_hash_fast(GNUTLS_DIG_SHA1, data.data(), data.size(), digest.data()) != 0) {
         throw std::runtime_error("gnutls_hash_fast(SHA1) failed");
     }
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(40);
-    for (unsigned char b : digest) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0x0f]);
-    }
-    return out;
+    return hex_encode(digest.data(), digest.size());
 }
 
 } // namespace pcj::detail

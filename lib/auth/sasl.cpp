@@ -11,6 +11,8 @@
 #include <mutex>
 #include <utility>
 
+#include "encoding.hpp"
+
 namespace pcj::detail {
 namespace {
 
@@ -57,24 +59,13 @@ struct GsaslFree {
 };
 using GsaslString = std::unique_ptr<char, GsaslFree>;
 
-std::string hex(const unsigned char* data, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 0x0f]);
-    }
-    return out;
-}
-
 // The cache is keyed by a digest of the password, never the password itself.
 std::string password_digest(const std::string& password) {
     unsigned char out[32];
     if (gnutls_hash_fast(GNUTLS_DIG_SHA256, password.data(), password.size(), out) != 0) {
         return {};
     }
-    return hex(out, sizeof out);
+    return hex_encode(out, sizeof out);
 }
 
 // SCRAM's SaltedPassword = PBKDF2(password, salt, iterations) is the costly part of a login.

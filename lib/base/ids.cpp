@@ -7,10 +7,11 @@
 
 #include <gnutls/crypto.h>
 
+#include "encoding.hpp"
+
 namespace pcj::detail {
 
 std::string random_hex(std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
     std::string out;
     out.reserve(n * 2);
     std::array<unsigned char, 32> buf{};
@@ -19,10 +20,7 @@ std::string random_hex(std::size_t n) {
         if (gnutls_rnd(GNUTLS_RND_NONCE, buf.data(), take) != 0) {
             throw std::runtime_error("gnutls_rnd failed");
         }
-        for (std::size_t i = 0; i < take; ++i) {
-            out.push_back(digits[buf[i] >> 4]);
-            out.push_back(digits[buf[i] & 0x0f]);
-        }
+        out += hex_encode(buf.data(), take);
         n -= take;
     }
     return out;

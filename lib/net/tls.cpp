@@ -14,6 +14,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "encoding.hpp"
 #include "pcj/error.hpp"
 #include "tls_internal.hpp"
 
@@ -21,23 +22,12 @@ namespace pcj::detail {
 
 namespace {
 
-std::string to_hex(const unsigned char* data, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 0x0f]);
-    }
-    return out;
-}
-
 std::string sha256_hex(const gnutls_datum_t& data) {
     std::array<unsigned char, 32> digest{};
     if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data, data.size, digest.data()) != 0) {
         return {};
     }
-    return to_hex(digest.data(), digest.size());
+    return hex_encode(digest.data(), digest.size());
 }
 
 // "sha256:AB:CD…", "sha256:abcd…" or bare hex → 64 lowercase hex digits; anything else → ""

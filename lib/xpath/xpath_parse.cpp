@@ -1,8 +1,10 @@
-// XPath 1.0 tokenizer and recursive-descent parser producing the tree of xpath_parse.hpp.
+// XPath 1.0 recursive-descent parser producing the tree of xpath_parse.hpp, over xpath_lex.
 #include "xpath_parse.hpp"
 
 #include <cstddef>
 #include <utility>
+
+#include "xpath_lex.hpp"
 
 namespace pcj::detail::xp {
 
@@ -10,200 +12,11 @@ namespace {
 
 // Deeper nesting is legal XPath but no filter needs it; refusing keeps the recursion bounded.
 constexpr int kMaxNesting = 64;
-
-struct Token {
-    enum class T { end, literal, number, name, op, function, node_type, axis, variable };
-    T t = T::end;
-    std::string_view text; // op: the symbol or operator name; literal: the value
-    std::string_view prefix;
-    std::string_view local; // name: "*" for a wildcard
-};
-
-bool name_start(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' || u >= 0x80;
-}
-bool digit(char c) {
-    return c >= '0' && c <= '9';
-}
-bool name_char(char c) {
-    return name_start(c) || digit(c) || c == '.' || c == '-';
-}
-bool space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-class Lexer {
-public:
-    explicit Lexer(std::string_view s) : s_(s) {}
-
-    // False when the text holds something XPath 1.0 does not allow.
-    bool run(std::vector<Token>& out) {
-        while (true) {
-            while (i_ < s_.size() && space(s_[i_]))
-                ++i_;
-            if (i_ == s_.size()) {
-                out.push_back(Token{});
-                return true;
-            }
-            Token tok;
-            if (!next(tok))
-                return false;
-            out.push_back(tok);
-            prev_ = &out.back();
-        }
-    }
-
-private:
-    std::string_view s_;
-    std::size_t i_ = 0;
-    const Token* prev_ = nullptr;
-
-    // §3.7: after an operand, '*' multiplies and a name is an operator name.
-    bool after_operand() const {
-        if (prev_ == nullptr)
-            return false;
-        if (prev_->t == Token::T::op) {
-            const std::string_view p = prev_->text;
-            return p == ")" || p == "]" || p == "." || p == "..";
-        }
-        return prev_->t != Token::T::axis;
-    }
-
-    bool op(Token& tok, std::size_t len) {
-        tok.t = Token::T::op;
-        tok.text = s_.substr(i_, len);
-        i_ += len;
-        return true;
-    }
-
-    bool next(Token& tok) {
-        const char c = s_[i_];
-        const char n = i_ + 1 < s_.size() ? s_[i_ + 1] : '\0';
-        switch (c) {
-        case '(':
-        case ')':
-        case '[':
-        case ']':
-        case ',':
-        case '@':
-        case '|':
-        case '+':
-        case '-':
-        case '=':
-            return op(tok, 1);
-        case '/':
-            return op(tok, n == '/' ? 2 : 1);
-        case '!':
-            return n == '=' && op(tok, 2);
-        case '<':
-        case '>':
-            return op(tok, n == '=' ? 2 : 1);
-        case '.':
-            if (digit(n))
-                return number(tok);
-            return op(tok, n == '.' ? 2 : 1);
-        case '"':
-        case '\'':
-            return literal(tok, c);
-        case '$':
-            ++i_;
-            tok.t = Token::T::variable;
-            return qname(tok);
-        case '*':
-            if (after_operand())
-                return op(tok, 1);
-            tok.t = Token::T::name;
-            tok.local = s_.substr(i_++, 1);
-            return true;
-        default:
-            break;
-        }
-        if (digit(c))
-            return number(tok);
-        if (!name_start(c))
-            return false;
-        if (after_operand()) {
-            const std::size_t start = i_;
-            while (i_ < s_.size() && name_char(s_[i_]))
-                ++i_;
-            tok.t = Token::T::op;
-            tok.text = s_.substr(start, i_ - start);
-            return tok.text == "and" || tok.text == "or" || tok.text == "div" || tok.text == "mod";
-        }
-        return name(tok);
-    }
-
-    bool number(Token& tok) {
-        const std::size_t start = i_;
-        while (i_ < s_.size() && (digit(s_[i_]) || s_[i_] == '.'))
-            ++i_;
-        tok.t = Token::T::number;
-        tok.text = s_.substr(start, i_ - start);
-        return true;
-    }
-
-    bool literal(Token& tok, char quote) {
-        const std::size_t close = s_.find(quote, i_ + 1);
-        if (close == std::string_view::npos)
-            return false;
-        tok.t = Token::T::literal;
-        tok.text = s_.substr(i_ + 1, close - i_ - 1);
-        i_ = close + 1;
-        return true;
-    }
-
-    std::string_view ncname() {
-        const std::size_t start = i_;
-        if (i_ < s_.size() && name_start(s_[i_]))
-            while (i_ < s_.size() && name_char(s_[i_]))
-                ++i_;
-        return s_.substr(start, i_ - start);
-    }
-
-    // prefix:local, prefix:* or local.
-    bool qname(Token& tok) {
-        tok.local = ncname();
-        if (tok.local.empty())
-            return false;
-        if (i_ + 1 < s_.size() && s_[i_] == ':' && s_[i_ + 1] != ':') {
-            tok.prefix = tok.local;
-            ++i_;
-            if (s_[i_] == '*') {
-                tok.local = s_.substr(i_++, 1);
-                return tok.t == Token::T::name;
-            }
-            tok.local = ncname();
-            return !tok.local.empty();
-        }
-        return true;
-    }
-
-    bool name(Token& tok) {
-        tok.t = Token::T::name;
-        if (!qname(tok))
-            return false;
-        std::size_t j = i_;
-        while (j < s_.size() && space(s_[j]))
-            ++j;
-        if (tok.local == "*")
-            return true;
-        if (j < s_.size() && s_[j] == '(') {
-            const std::string_view l = tok.local;
-            const bool type = tok.prefix.empty() && (l == "node" || l == "text" || l == "comment" ||
-                                                     l == "processing-instruction");
-            tok.t = type ? Token::T::node_type : Token::T::function;
-            tok.text = tok.local;
-            return true;
-        }
-        if (j + 1 < s_.size() && s_[j] == ':' && s_[j + 1] == ':' && tok.prefix.empty()) {
-            tok.t = Token::T::axis;
-            tok.text = tok.local;
-            i_ = j + 2;
-        }
-        return true;
-    }
-};
+// A chain of binary operators ("a or b or c …") is parsed in a loop but builds a tree one level
+// deeper per operator, and everything that walks the tree (the planner, the destructor)
+// recurses on it: 4,000 "or" terms overflowed the stack. Beyond this many operators in one
+// expression the parse gives up, and the filter goes to libxml2 on every stanza.
+constexpr int kMaxOperators = 256;
 
 class Parser {
 public:
@@ -220,6 +33,7 @@ private:
     std::vector<Token> toks_;
     std::size_t pos_ = 0;
     int depth_ = 0;
+    int operators_ = 0;
     bool ok_ = true;
 
     const Token& peek() const { return toks_[pos_]; }
@@ -253,6 +67,8 @@ private:
             std::optional<Expr::Kind> k = kind_of(*this);
             if (!k)
                 break;
+            if (++operators_ > kMaxOperators)
+                return fail();
             ++pos_;
             e = binary(*k, std::move(e), (this->*next)());
         }
@@ -487,7 +303,7 @@ private:
 
 std::optional<Expr> parse(std::string_view xpath) {
     std::vector<Token> toks;
-    if (!Lexer(xpath).run(toks))
+    if (!tokenize(xpath, toks))
         return std::nullopt;
     return Parser(std::move(toks)).run();
 }

@@ -21,6 +21,11 @@ using xp::Step;
 
 constexpr std::string_view kXmlNs = "http://www.w3.org/XML/1998/namespace";
 
+// How deep the analysis may recurse (truth, nonempty and rest each count one level). The parser
+// bounds the operators of an expression, but not the steps of a path ("self::node()/…" ten
+// thousand times); a deeper expression is left unindexed rather than risk the stack.
+constexpr int kMaxAnalysisDepth = 200;
+
 // -- condition algebra -------------------------------------------------------------------------
 
 Cond yes() {
@@ -71,6 +76,9 @@ Cond any(Cond a, Cond b) {
 class Analyser {
 public:
     explicit Analyser(const PrefixMap& prefixes) : prefixes_(prefixes) {}
+
+    // The expression was deeper than kMaxAnalysisDepth: what fires() returned means nothing.
+    bool too_deep() const { return too_deep_; }
 
     // When does the filter fire: a non-empty node-set or a true boolean.
     Cond fires(const Expr& e) const {
@@ -123,6 +131,24 @@ public:
 
 private:
     const PrefixMap& prefixes_;
+    mutable int depth_ = 0;
+    mutable bool too_deep_ = false;
+
+    // One level of the analysis' recursion; `ok` is false past kMaxAnalysisDepth.
+    class Level {
+    public:
+        explicit Level(const Analyser& a) : a_(a) {
+            if (++a_.depth_ > kMaxAnalysisDepth)
+                a_.too_deep_ = true;
+        }
+        ~Level() { --a_.depth_; }
+        Level(const Level&) = delete;
+        Level& operator=(const Level&) = delete;
+        bool ok() const { return !a_.too_deep_; }
+
+    private:
+        const Analyser& a_;
+    };
 
     static bool node_set(const Expr& e) {
         return e.kind == Expr::Kind::path || e.kind == Expr::Kind::union_ ||
@@ -131,6 +157,9 @@ private:
 
     // boolean(e) is true.
     Cond truth(const Expr& e) const {
+        const Level level(*this);
+        if (!level.ok())
+            return yes();
         switch (e.kind) {
         case Expr::Kind::or_:
             return any(truth(e.args[0]), truth(e.args[1]));
@@ -202,6 +231,9 @@ private:
     }
 
     Cond nonempty(const Expr& e) const {
+        const Level level(*this);
+        if (!level.ok())
+            return yes();
         switch (e.kind) {
         case Expr::Kind::union_: {
             Cond c = nonempty(e.args[0]);
@@ -244,7 +276,8 @@ private:
 
     // The steps from i on, applied to the stanza as context node.
     Cond rest(const std::vector<Step>& steps, std::size_t i) const {
-        if (i == steps.size())
+        const Level level(*this);
+        if (i == steps.size() || !level.ok())
             return yes();
         const Step& s = steps[i];
         switch (s.axis) {
@@ -364,6 +397,8 @@ Plan make_plan(std::string_view xpath, const PrefixMap& prefixes) {
         return plan;
     const Analyser analyser(prefixes);
     plan.cond = analyser.fires(*e);
+    if (analyser.too_deep())
+        return Plan{}; // no condition and no keys: libxml2 sees it on every stanza
     if (auto keys = keys_of(plan.cond))
         plan.keys = std::move(*keys);
     return plan;

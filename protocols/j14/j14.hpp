@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "protocol.hpp"
+#include "negotiation.hpp"
 
 namespace pcj::detail {
 
@@ -13,24 +13,25 @@ namespace pcj::detail {
 //        \                                        \--(<stream:error/>, close, other)--> failed
 //         \--(header without id, close)--> failed
 //
+// Every failure is PCJ_AUTHFAIL. Done and failed are Negotiation's.
+//
 // The handshake is hex(SHA-1(stream id + secret)). The server's <handshake/> must be empty (or
 // echo ours); anything else is an authentication failure.
-class J14Protocol final : public Protocol {
+class J14Protocol final : public Negotiation {
 public:
-    explicit J14Protocol(ProtocolHost& host) : host_(host) {}
+    explicit J14Protocol(ProtocolHost& host);
     std::string_view name() const override { return "JABBERD14_COMPONENT"; }
-    void on_connected() override;
     void on_stream_start(const Node& header) override;
-    void on_node(const Node& node) override;
-    void on_stream_end() override;
-    void on_connection_lost(const Reason& reason) override;
-    void on_timeout() override;
 
 private:
-    enum class State { header_sent, handshake_sent, done, failed };
-    void fail(std::string condition, std::string text);
-    ProtocolHost& host_;
-    State state_ = State::header_sent;
+    enum class Step { header_sent, handshake_sent };
+
+    // XEP-0114 streams have no features: <stream:features/> is an unexpected element.
+    void on_features(const Node& features) override { on_element(features); }
+    void on_element(const Node& node) override;
+    std::string_view step_failure_event() const override;
+
+    Step step_ = Step::header_sent;
     std::string digest_;
 };
 

@@ -4,8 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "protocol.hpp"
-#include "sasl_exchange.hpp"
+#include "negotiation.hpp"
 
 namespace pcj::detail {
 
@@ -22,34 +21,24 @@ namespace pcj::detail {
 // internal request, so the router's reply is matched by the id it echoes; a reply with
 // error='409' (name taken) or error='403' (no bind ACL) is PCJ_BINDFAIL with that code. After
 // READY the core delivers the <route/> envelopes like any stanza (see pcj/route.hpp).
-class J2Protocol final : public Protocol {
+class J2Protocol final : public Negotiation {
 public:
     explicit J2Protocol(ProtocolHost& host);
     ~J2Protocol() override;
     std::string_view name() const override { return "JABBERD20_COMPONENT"; }
-    void on_connected() override;
-    void on_stream_start(const Node& header) override;
-    void on_node(const Node& node) override;
-    void on_stream_end() override;
-    void on_connection_lost(const Reason& reason) override;
-    void on_timeout() override;
-    void on_tls_established() override;
-    void on_tls_failed(const Reason& reason) override;
 
 private:
-    enum class State { features, proceed, tls, sasl, binding, done, failed };
+    // The steps of its own; STARTTLS and SASL are Negotiation's phases.
+    enum class Step { features, binding };
 
-    void on_features(const Node& features);
-    void on_sasl(const Node& node);
+    void on_features(const Node& features) override;
+    void on_element(const Node& node) override;
+    std::string_view step_failure_event() const override;
+    std::string timeout_text() const override;
     void start_bind();
-    void on_bind_reply(const Event& e);
-    std::string_view stage_event() const;
-    void fail(std::string_view event, Reason reason);
+    void on_bind_reply(const Node& reply);
 
-    ProtocolHost& host_;
-    State state_ = State::features;
-    bool authenticated_ = false;
-    std::unique_ptr<SaslExchange> sasl_;
+    Step step_ = Step::features;
 };
 
 } // namespace pcj::detail

@@ -78,106 +78,97 @@ std::string offered_list(const Node* fields) {
 }
 } // namespace
 
-void LegacyProtocol::on_connected() {
-    host_.send_stream_header();
-}
+LegacyProtocol::LegacyProtocol(ProtocolHost& host)
+    : Negotiation(host, {.peer = "server", .activity = "the login"}) {}
 
 void LegacyProtocol::on_stream_start(const Node& header) {
-    if (state_ != State::header) {
+    if (!negotiating() || step_ != Step::header) {
         return;
     }
     stream_id_ = header.attr("id");
     const TlsPolicy policy = host_.config().tls.policy;
     if (host_.encrypted() || policy == TlsPolicy::disabled) {
-        state_ = State::get;
-        host_.emit(ev::AUTHNEGOTIATE);
-        if (host_.current()) {
+        step_ = Step::get;
+        if (announce(ev::AUTHNEGOTIATE)) {
             send_get(true);
         }
         return;
     }
-    // Whether STARTTLS is offered is known only once the probe is answered (see the header).
-    state_ = State::probe;
+    // An XMPP 1.0 server sends its features right after its header (RFC 6120 §4.3.2), and
+    // ejabberd refuses anything before <starttls/> on a port that requires it: wait for them.
+    if (std::atoi(header.attr("version").c_str()) >= 1) {
+        step_ = Step::features;
+        return;
+    }
+    // A pre-XMPP stream: whether STARTTLS is offered is known only once the probe is answered
+    // (see the header).
+    step_ = Step::probe;
     send_get(policy == TlsPolicy::optional);
 }
 
 void LegacyProtocol::send_get(bool with_username) {
-    const bool probe = state_ == State::probe;
+    const bool probe = step_ == Step::probe;
     Node iq("iq");
     iq.set_attr("type", "get");
     Node& query = iq.add_child("query", std::string(ns_auth));
     if (with_username) {
         query.add_child("username").add_text(host_.config().username);
     }
-    host_.request(std::move(iq), [this, probe](const Event& e) {
-        if (e.node == nullptr || state_ != (probe ? State::probe : State::get)) {
-            return; // a probe answered after STARTTLS began, or the connection is gone
+    // A probe answered after STARTTLS began is dropped by request() or by the step check.
+    request(std::move(iq), [this, probe](const Node& reply) {
+        if (probe && step_ == Step::probe) {
+            on_probe_reply(reply);
+        } else if (!probe && step_ == Step::get) {
+            on_get_reply(reply);
         }
-        if (probe && host_.config().tls.policy != TlsPolicy::optional) {
-            tls_not_offered();
-            return;
-        }
-        if (probe) {
-            // No features came before the answer: they never will (see the header).
-            if (!downgrade_reported_) {
-                downgrade_reported_ = true;
-                report_downgrade(host_, "server");
-                if (!host_.current()) {
-                    return;
-                }
-            }
-            state_ = State::get;
-            host_.emit(ev::AUTHNEGOTIATE);
-            if (!host_.current()) {
-                return;
-            }
-        }
-        on_get_reply(e);
     });
 }
 
-void LegacyProtocol::on_node(const Node& node) {
-    if (state_ == State::done || state_ == State::failed) {
+// No features came before the answer: they never will (see the header).
+void LegacyProtocol::on_probe_reply(const Node& reply) {
+    if (host_.config().tls.policy != TlsPolicy::optional) {
+        tls_not_offered();
         return;
     }
-    if (is_stream_error(node)) {
-        fail(stage_event(), stream_error_reason(node));
-        return;
-    }
-    if (node.local_name() == "features" && node.prefix() == "stream") {
-        if (report_features(host_, node)) {
-            on_features(node);
-        }
-    } else if (state_ == State::proceed && node.ns() == ns_tls) {
-        state_ = State::tls;
-        Reason why;
-        if (!proceed_with_tls(host_, node, "server", &why)) {
-            fail(ev::SSLFAIL, std::move(why));
+    if (!downgrade_reported_) {
+        downgrade_reported_ = true;
+        report_downgrade(host_, peer());
+        if (!host_.current()) {
+            return;
         }
     }
-    // Anything else while logging in (features after TLS, stray stanzas) is not ours.
+    step_ = Step::get;
+    if (announce(ev::AUTHNEGOTIATE)) {
+        on_get_reply(reply);
+    }
 }
 
+// Anything else while logging in (features after TLS, stray stanzas) is not ours.
 void LegacyProtocol::on_features(const Node& features) {
-    if (state_ != State::probe) {
+    if (!report_features(host_, features) || !negotiating() ||
+        (step_ != Step::probe && step_ != Step::features)) {
         return;
     }
     if (starttls_offered(features)) {
-        state_ = State::proceed;
-        request_starttls(host_);
+        begin_starttls();
         return;
     }
     if (host_.config().tls.policy != TlsPolicy::optional) {
         tls_not_offered();
         return;
     }
-    // TLS optional and not offered: the answer to the get goes on in the clear.
+    // TLS optional and not offered: the login goes on in the clear (with the probe's answer).
     downgrade_reported_ = true;
-    report_downgrade(host_, "server");
+    report_downgrade(host_, peer());
+    if (step_ == Step::features && host_.current()) {
+        step_ = Step::get;
+        if (announce(ev::AUTHNEGOTIATE)) {
+            send_get(true);
+        }
+    }
 }
 
-void LegacyProtocol::on_get_reply(const Event& e) {
-    const Node& reply = *e.node;
+void LegacyProtocol::on_get_reply(const Node& reply) {
     const std::string type = reply.attr("type");
     if (type == "error") {
         fail(ev::AUTHFAIL, iq_error_reason(reply));
@@ -232,7 +223,7 @@ LegacyProtocol::Method LegacyProtocol::choose(const Node& fields, Reason& why) c
 void LegacyProtocol::send_set(Method method) {
     const Config& c = host_.config();
     method_ = method;
-    state_ = State::set;
+    step_ = Step::set;
     Node iq("iq");
     iq.set_attr("type", "set");
     Node& query = iq.add_child("query", std::string(ns_auth));
@@ -243,14 +234,13 @@ void LegacyProtocol::send_set(Method method) {
         query.add_child("password").add_text(c.password);
     }
     query.add_child("resource").add_text(c.resource);
-    host_.request(std::move(iq), [this](const Event& e) { on_set_reply(e); });
+    request(std::move(iq), [this](const Node& reply) { on_set_reply(reply); });
 }
 
-void LegacyProtocol::on_set_reply(const Event& e) {
-    if (state_ != State::set || e.node == nullptr) {
+void LegacyProtocol::on_set_reply(const Node& reply) {
+    if (step_ != Step::set) {
         return;
     }
-    const Node& reply = *e.node;
     const std::string type = reply.attr("type");
     if (type == "error") {
         fail(ev::AUTHFAIL, iq_error_reason(reply));
@@ -267,85 +257,27 @@ void LegacyProtocol::on_set_reply(const Event& e) {
         return;
     }
     const Config& c = host_.config();
-    state_ = State::done;
+    complete();
     host_.set_jid(c.username + "@" + c.hostname + "/" + c.resource);
-    host_.emit(ev::AUTHSUCCESS);
-    if (host_.current()) {
-        host_.ready();
-    }
-}
-
-void LegacyProtocol::on_tls_established() {
-    if (state_ != State::tls) {
-        return;
-    }
-    state_ = State::header;
-    restart_stream_over_tls(host_);
-}
-
-void LegacyProtocol::on_tls_failed(const Reason& reason) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    state_ = State::failed;
-    host_.emit(ev::SSLFAIL, &reason);
+    succeed(ev::AUTHSUCCESS);
 }
 
 void LegacyProtocol::tls_not_offered() {
     fail(ev::SSLFAIL,
          {"starttls", 0, "tls-not-offered",
-          "TLS is required but the server does not offer STARTTLS (on a stream without "
-          "version, ejabberd and jabberd2 offer no features; set version to 1.0 for them); "
-          "no credentials were sent"});
-}
-
-void LegacyProtocol::on_stream_end() {
-    fail(stage_event(),
-         {"negotiate", 0, "stream-closed", "the server closed the stream during the login"});
-}
-
-void LegacyProtocol::on_connection_lost(const Reason& reason) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    const auto event = stage_event();
-    state_ = State::failed;
-    Reason copy = reason;
-    if (copy.condition.empty()) {
-        copy.condition = "connection-lost";
-    }
-    host_.emit(event, &copy);
-}
-
-void LegacyProtocol::on_timeout() {
-    fail(stage_event(),
-         {"negotiate", 0, "timeout", "the server did not complete this login step in time"});
+          "TLS is required but the server does not offer STARTTLS (a server that answers "
+          "without version 1.0 offers no features); no credentials were sent"});
 }
 
 // Until TLS is settled a failure belongs to TLS when TLS is required; after it, to the login.
-std::string_view LegacyProtocol::stage_event() const {
-    switch (state_) {
-    case State::proceed:
-    case State::tls:
-        return ev::SSLFAIL;
-    case State::header:
-    case State::probe: {
-        const TlsPolicy policy = host_.config().tls.policy;
-        const bool tls_pending =
-            !host_.encrypted() && (policy == TlsPolicy::required || policy == TlsPolicy::direct);
-        return tls_pending ? ev::SSLFAIL : ev::AUTHFAIL;
-    }
-    default:
+std::string_view LegacyProtocol::step_failure_event() const {
+    if (step_ != Step::header && step_ != Step::features && step_ != Step::probe) {
         return ev::AUTHFAIL;
     }
-}
-
-void LegacyProtocol::fail(std::string_view event, Reason reason) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    state_ = State::failed;
-    host_.fail(event, std::move(reason));
+    const TlsPolicy policy = host_.config().tls.policy;
+    const bool tls_pending =
+        !host_.encrypted() && (policy == TlsPolicy::required || policy == TlsPolicy::direct);
+    return tls_pending ? ev::SSLFAIL : ev::AUTHFAIL;
 }
 
 PCJ_REGISTER_PROTOCOL(ConnectionType::LEGACY, LegacyProtocol, nullptr)

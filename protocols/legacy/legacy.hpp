@@ -3,16 +3,25 @@
 
 #include <string>
 
-#include "protocol.hpp"
+#include "negotiation.hpp"
 
 namespace pcj::detail {
 
 // XEP-0078 §3 (iq:auth), RFC 6120 §5 (STARTTLS). States:
 //
 //   header ──(encrypted, or TLS disabled)──────────────────────────────▶ get ──▶ set ──▶ READY
-//      └──(TLS possible)──▶ probe ──features with starttls──▶ proceed ──▶ tls ──▶ header
-//                             └──iq:auth answer, no starttls: required → SSLFAIL,
+//      ├──(TLS possible, server header version 1.0)──▶ features ──starttls──▶ proceed ─┐
+//      │                                                 └──none: required → SSLFAIL,  │
+//      │                                                          optional → get       │
+//      └──(TLS possible, pre-XMPP header)──▶ probe ──features with starttls──▶ proceed ─┤
+//                             └──iq:auth answer, no starttls: required → SSLFAIL,       │
 //                                                          optional → the answer is the get's
+//   proceed ──▶ tls ──▶ header (encrypted) ──▶ get ◀──────────────────────────────────┘
+//
+// With TLS possible (required or optional) the stream header carries version='1.0'
+// (Config::effective_version): ejabberd and jabberd2 offer STARTTLS only then, and all three
+// servers still accept iq:auth on such a stream. With TLS disabled the header is PCJ's,
+// without version.
 //
 // A pre-XMPP stream has no features: Prosody sends them anyway, ejabberd and jabberd2 do not.
 // No wait can tell "none" from "late", so the first iq:auth get doubles as a probe: a server
@@ -24,37 +33,30 @@ namespace pcj::detail {
 // else <password/> over TLS or with sasl.allow_plaintext_password. sasl.mechanisms may restrict
 // the choice to "DIGEST" and/or "PLAIN" (the <password/> method). Success is an empty result;
 // a result carrying the field form again (Prosody's answer to <digest/>) is a failure.
-class LegacyProtocol final : public Protocol {
+class LegacyProtocol final : public Negotiation {
 public:
-    explicit LegacyProtocol(ProtocolHost& host) : host_(host) {}
+    explicit LegacyProtocol(ProtocolHost& host);
     std::string_view name() const override { return "LEGACY"; }
-    void on_connected() override;
     void on_stream_start(const Node& header) override;
-    void on_node(const Node& node) override;
-    void on_stream_end() override;
-    void on_connection_lost(const Reason& reason) override;
-    void on_timeout() override;
-    void on_tls_established() override;
-    void on_tls_failed(const Reason& reason) override;
 
 private:
-    enum class State { header, probe, proceed, tls, get, set, done, failed };
+    // The steps of its own; STARTTLS is Negotiation's phase.
+    enum class Step { header, features, probe, get, set };
     enum class Method { none, digest, password };
 
+    void on_features(const Node& features) override;
+    std::string_view step_failure_event() const override;
+    void on_secured() override { step_ = Step::header; }
     void send_get(bool with_username);
-    void on_features(const Node& features);
-    void on_get_reply(const Event& e);
-    void begin_auth(const Node& reply);
+    void on_probe_reply(const Node& reply);
+    void on_get_reply(const Node& reply);
     Method choose(const Node& fields, Reason& why) const;
     bool allowed(std::string_view method) const;
     void send_set(Method method);
-    void on_set_reply(const Event& e);
+    void on_set_reply(const Node& reply);
     void tls_not_offered();
-    std::string_view stage_event() const;
-    void fail(std::string_view event, Reason reason);
 
-    ProtocolHost& host_;
-    State state_ = State::header;
+    Step step_ = Step::header;
     Method method_ = Method::none;
     std::string stream_id_;
     bool downgrade_reported_ = false;

@@ -54,7 +54,8 @@ protected:
 };
 
 // One connection type: a small state machine driven by the core while negotiating. A fresh
-// instance is made for every connection, so no protocol state survives a reconnect (PCJ bug 10).
+// instance is made for every connection, so no protocol state survives a reconnect (PCJ's
+// helper kept the offered mechanisms, the session and STARTTLS flags and its TLS tries).
 class Protocol {
 public:
     virtual ~Protocol() = default;
@@ -96,19 +97,19 @@ std::unique_ptr<Protocol> make_protocol(ConnectionType type, ProtocolHost& host)
 
 // In a connection type's .cpp: registers Class (constructible from ProtocolHost&) for `type`,
 // with UNWRAP (a `const Node* (*)(const Node&)`, or nullptr).
-#define PCJ_REGISTER_PROTOCOL(type, Class, unwrap_fn)                                          \
-    namespace {                                                                                \
-    [[maybe_unused]] const bool registered_##Class = ::pcj::detail::register_protocol(          \
-        type, ::pcj::detail::ProtocolEntry{                                                    \
-                  [](::pcj::detail::ProtocolHost& host) -> std::unique_ptr<Protocol> {       \
-                      return std::make_unique<Class>(host);                                    \
-                  },                                                                           \
-                  unwrap_fn});                                                                 \
+#define PCJ_REGISTER_PROTOCOL(type, Class, unwrap_fn)                                              \
+    namespace {                                                                                    \
+    [[maybe_unused]] const bool registered_##Class = ::pcj::detail::register_protocol(             \
+        type, ::pcj::detail::ProtocolEntry{                                                        \
+                  [](::pcj::detail::ProtocolHost& host) -> std::unique_ptr<Protocol> {             \
+                      return std::make_unique<Class>(host);                                        \
+                  },                                                                               \
+                  unwrap_fn});                                                                     \
     }
 
-// Fires seeds/000's feature events for what <stream:features/> advertises, in its order:
-// xs::START_TLS (<starttls/>), xs::SASL_SUPPORT (<mechanisms/>, with their names),
-// xs::BIND_SUPPORT (<bind/>), xs::USER_REGISTRATION (XEP-0077's <register/>). Returns
+// Fires the xs:: feature events (doc/events.md, "XML stream") for what <stream:features/>
+// advertises, in its order: xs::START_TLS (<starttls/>), xs::SASL_SUPPORT (<mechanisms/>, with
+// their names), xs::BIND_SUPPORT (<bind/>), xs::USER_REGISTRATION (XEP-0077's <register/>). Returns
 // host.current(): false when a handler replaced the connection.
 bool report_features(ProtocolHost& host, const Node& features);
 

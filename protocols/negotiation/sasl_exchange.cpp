@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "base64.hpp"
+#include "encoding.hpp"
 #include "pcj/events.hpp"
 
 namespace pcj::detail {

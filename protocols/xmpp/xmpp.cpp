@@ -3,7 +3,6 @@
 
 #include "ids.hpp"
 #include "pcj/events.hpp"
-#include "starttls.hpp"
 
 namespace pcj::detail {
 
@@ -58,102 +57,21 @@ Jid split_jid(std::string_view full) {
     return jid;
 }
 
-XmppProtocol::XmppProtocol(ProtocolHost& host) : host_(host), resource_(host.config().resource) {}
+XmppProtocol::XmppProtocol(ProtocolHost& host)
+    : Negotiation(host, {.peer = "server", .activity = "the negotiation"}),
+      resource_(host.config().resource) {}
 
 XmppProtocol::~XmppProtocol() = default;
 
-void XmppProtocol::on_connected() {
-    host_.send_stream_header();
-}
-
-void XmppProtocol::on_stream_start(const Node& header) {
-    (void)header; // the stream id is kept by the core (sid())
-}
-
-void XmppProtocol::on_node(const Node& node) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    if (is_stream_error(node)) {
-        fail(stage_event(), stream_error_reason(node));
-        return;
-    }
-    const auto local = node.local_name();
-    if (local == "features" && node.prefix() == "stream") {
-        if (report_features(host_, node)) {
-            on_features(node);
-        }
-    } else if (state_ == State::proceed && node.ns() == ns_tls) {
-        state_ = State::tls;
-        Reason why;
-        if (!proceed_with_tls(host_, node, "server", &why)) {
-            fail(ev::SSLFAIL, std::move(why));
-        }
-    } else if (state_ == State::sasl && node.ns() == ns_sasl) {
-        on_sasl(node);
-    }
-    // Anything else while negotiating is not ours to handle and is ignored.
-}
-
 void XmppProtocol::on_features(const Node& features) {
-    if (state_ != State::features) {
+    if (!report_features(host_, features) || !negotiating() || step_ != Step::features) {
         return;
     }
-    if (!authenticated_) {
-        negotiate_tls_or_sasl(features);
-    } else {
+    if (authenticated()) {
         start_bind(features);
-    }
-}
-
-void XmppProtocol::negotiate_tls_or_sasl(const Node& features) {
-    switch (starttls_step(host_, features, "server")) {
-    case TlsStep::negotiate:
-        state_ = State::proceed;
-        request_starttls(host_);
-        return;
-    case TlsStep::refuse:
-        fail(ev::SSLFAIL, {"starttls", 0, "tls-not-offered",
-                           "TLS is required but the server does not offer STARTTLS; "
-                           "no credentials were sent"});
-        return;
-    case TlsStep::clear:
-        if (!host_.current()) {
-            return;
-        }
-        break;
-    }
-    const Node* mechanisms = features.child("mechanisms", ns_sasl);
-    if (mechanisms == nullptr) {
-        fail(ev::AUTHFAIL,
-             {"sasl", 0, "no-mechanisms", "the server offers no SASL authentication"});
-        return;
-    }
-    sasl_ = std::make_unique<SaslExchange>(host_, "server");
-    state_ = State::sasl;
-    Reason why;
-    if (sasl_->start(*mechanisms, usable_binding(features), &why) ==
-        SaslExchange::Outcome::failed) {
-        fail(ev::AUTHFAIL, std::move(why));
-    }
-}
-
-void XmppProtocol::on_sasl(const Node& node) {
-    Reason why;
-    switch (sasl_->handle(node, &why)) {
-    case SaslExchange::Outcome::pending:
-        return;
-    case SaslExchange::Outcome::failed:
-        fail(ev::AUTHFAIL, std::move(why));
-        return;
-    case SaslExchange::Outcome::succeeded:
-        authenticated_ = true;
-        state_ = State::features;
-        host_.emit(ev::AUTHSUCCESS);
-        if (host_.current()) {
-            host_.send_stream_header(); // RFC 6120 §6.4.6: restart the stream
-        }
-        return;
+    } else if (secure(features, "TLS is required but the server does not offer STARTTLS; no "
+                                "credentials were sent")) {
+        start_sasl(features);
     }
 }
 
@@ -161,7 +79,7 @@ void XmppProtocol::on_sasl(const Node& node) {
 // without that list, tls-unique (the RFC 5802 default, TLS 1.2) is assumed, but tls-exporter
 // (TLS 1.3, RFC 9266) is not: servers of the ejabberd 23.01 generation compute something else
 // on TLS 1.3 and would refuse the login. Then a SCRAM mechanism without -PLUS is used.
-std::pair<std::string, std::string> XmppProtocol::usable_binding(const Node& features) const {
+std::pair<std::string, std::string> XmppProtocol::sasl_binding(const Node& features) const {
     auto binding = host_.channel_binding();
     if (binding.first.empty()) {
         return {};
@@ -187,9 +105,8 @@ void XmppProtocol::start_bind(const Node& features) {
     if (const Node* session = features.child("session", ns_session)) {
         session_needed_ = session->child("optional") == nullptr;
     }
-    state_ = State::binding;
-    host_.emit(ev::BINDNEGOTIATE);
-    if (host_.current()) {
+    step_ = Step::binding;
+    if (announce(ev::BINDNEGOTIATE)) {
         send_bind();
     }
 }
@@ -202,14 +119,13 @@ void XmppProtocol::send_bind() {
     if (!resource_.empty()) {
         bind.add_child("resource").add_text(resource_);
     }
-    host_.request(std::move(iq), [this](const Event& e) { on_bind_reply(e); });
+    request(std::move(iq), [this](const Node& reply) { on_bind_reply(reply); });
 }
 
-void XmppProtocol::on_bind_reply(const Event& e) {
-    if (state_ != State::binding || e.node == nullptr) {
+void XmppProtocol::on_bind_reply(const Node& reply) {
+    if (step_ != Step::binding) {
         return;
     }
-    const Node& reply = *e.node;
     const std::string type = reply.attr("type");
     if (type == "result") {
         const Node* bind = reply.child("bind", ns_bind);
@@ -226,24 +142,14 @@ void XmppProtocol::on_bind_reply(const Event& e) {
                 return;
             }
         }
-        host_.emit(ev::BINDSUCCESS);
-        if (!host_.current()) {
+        if (!announce(ev::BINDSUCCESS)) {
             return;
         }
         if (session_needed_) {
-            state_ = State::session;
-            host_.emit(ev::SESSIONNEGOTIATE);
-            if (!host_.current()) {
-                return;
-            }
-            Node iq("iq");
-            iq.set_attr("type", "set");
-            iq.add_child("session", std::string(ns_session));
-            host_.request(std::move(iq), [this](const Event& ev) { on_session_reply(ev); });
+            start_session();
             return;
         }
-        state_ = State::done;
-        host_.ready();
+        succeed();
         return;
     }
     Reason r = stanza_error_reason(reply, "bind");
@@ -257,85 +163,38 @@ void XmppProtocol::on_bind_reply(const Event& e) {
     fail(ev::BINDFAIL, std::move(r));
 }
 
-void XmppProtocol::on_session_reply(const Event& e) {
-    if (state_ != State::session || e.node == nullptr) {
+void XmppProtocol::start_session() {
+    step_ = Step::session;
+    if (!announce(ev::SESSIONNEGOTIATE)) {
         return;
     }
-    if (e.node->attr("type") == "result") {
-        state_ = State::done;
-        host_.emit(ev::SESSIONSUCCESS);
-        if (host_.current()) {
-            host_.ready();
-        }
+    Node iq("iq");
+    iq.set_attr("type", "set");
+    iq.add_child("session", std::string(ns_session));
+    request(std::move(iq), [this](const Node& reply) { on_session_reply(reply); });
+}
+
+void XmppProtocol::on_session_reply(const Node& reply) {
+    if (step_ != Step::session) {
         return;
     }
-    fail(ev::SESSIONFAIL, stanza_error_reason(*e.node, "session"));
-}
-
-void XmppProtocol::on_tls_established() {
-    if (state_ != State::tls) {
+    if (reply.attr("type") == "result") {
+        succeed(ev::SESSIONSUCCESS);
         return;
     }
-    tls_done_ = true;
-    state_ = State::features;
-    restart_stream_over_tls(host_);
+    fail(ev::SESSIONFAIL, stanza_error_reason(reply, "session"));
 }
 
-void XmppProtocol::on_tls_failed(const Reason& reason) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    state_ = State::failed;
-    host_.emit(ev::SSLFAIL, &reason);
-}
-
-void XmppProtocol::on_stream_end() {
-    fail_here("stream-closed", "the server closed the stream during negotiation");
-}
-
-void XmppProtocol::on_connection_lost(const Reason& reason) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    const auto event = stage_event();
-    state_ = State::failed;
-    Reason copy = reason;
-    if (copy.condition.empty()) {
-        copy.condition = "connection-lost";
-    }
-    host_.emit(event, &copy);
-}
-
-void XmppProtocol::on_timeout() {
-    fail_here("timeout", "the server did not complete this negotiation step in time");
-}
-
-std::string_view XmppProtocol::stage_event() const {
-    switch (state_) {
-    case State::proceed:
-    case State::tls:
-        return ev::SSLFAIL;
-    case State::binding:
+std::string_view XmppProtocol::step_failure_event() const {
+    switch (step_) {
+    case Step::binding:
         return ev::BINDFAIL;
-    case State::session:
+    case Step::session:
         return ev::SESSIONFAIL;
-    case State::features:
-        return authenticated_ ? ev::BINDFAIL : ev::AUTHFAIL;
-    default:
-        return ev::AUTHFAIL;
+    case Step::features:
+        break;
     }
-}
-
-void XmppProtocol::fail_here(std::string condition, std::string text) {
-    fail(stage_event(), Reason{"negotiate", 0, std::move(condition), std::move(text)});
-}
-
-void XmppProtocol::fail(std::string_view event, Reason reason) {
-    if (state_ == State::done || state_ == State::failed) {
-        return;
-    }
-    state_ = State::failed;
-    host_.fail(event, std::move(reason));
+    return authenticated() ? ev::BINDFAIL : ev::AUTHFAIL;
 }
 
 PCJ_REGISTER_PROTOCOL(ConnectionType::XMPP, XmppProtocol, nullptr)

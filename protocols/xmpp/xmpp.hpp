@@ -5,8 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol.hpp"
-#include "sasl_exchange.hpp"
+#include "negotiation.hpp"
 
 namespace pcj::detail {
 
@@ -23,43 +22,29 @@ Jid split_jid(std::string_view full);
 // Every failure ends in the failure event of the stage it happened in: PCJ_SSLFAIL (STARTTLS
 // refused, required but not offered, certificate), PCJ_AUTHFAIL (no acceptable mechanism, SASL
 // failure, bad server signature), PCJ_BINDFAIL, PCJ_SESSIONFAIL — each with the condition.
-class XmppProtocol final : public Protocol {
+class XmppProtocol final : public Negotiation {
 public:
     explicit XmppProtocol(ProtocolHost& host);
     ~XmppProtocol() override;
     std::string_view name() const override { return "XMPP"; }
-    void on_connected() override;
-    void on_stream_start(const Node& header) override;
-    void on_node(const Node& node) override;
-    void on_stream_end() override;
-    void on_connection_lost(const Reason& reason) override;
-    void on_timeout() override;
-    void on_tls_established() override;
-    void on_tls_failed(const Reason& reason) override;
 
 private:
-    enum class State { features, proceed, tls, sasl, binding, session, done, failed };
+    // The steps of its own; STARTTLS and SASL are Negotiation's phases.
+    enum class Step { features, binding, session };
 
-    void on_features(const Node& features);
-    void negotiate_tls_or_sasl(const Node& features);
-    std::pair<std::string, std::string> usable_binding(const Node& features) const;
-    void on_sasl(const Node& node);
+    void on_features(const Node& features) override;
+    std::string_view step_failure_event() const override;
+    std::pair<std::string, std::string> sasl_binding(const Node& features) const override;
     void start_bind(const Node& features);
     void send_bind();
-    void on_bind_reply(const Event& e);
-    void on_session_reply(const Event& e);
-    std::string_view stage_event() const;
-    void fail(std::string_view event, Reason reason);
-    void fail_here(std::string condition, std::string text);
+    void on_bind_reply(const Node& reply);
+    void start_session();
+    void on_session_reply(const Node& reply);
 
-    ProtocolHost& host_;
-    State state_ = State::features;
-    bool authenticated_ = false;
-    bool tls_done_ = false;
+    Step step_ = Step::features;
     bool session_needed_ = false;
     unsigned bind_attempts_ = 0;
     std::string resource_;
-    std::unique_ptr<SaslExchange> sasl_;
 };
 
 } // namespace pcj::detail

@@ -127,14 +127,30 @@ TEST_CASE("legacy servers: ejabberd and jabberd2 log in with <digest/> and with 
           "[integration][legacy][ejabberd][jabberd2]") {
     const ServerKind kind = GENERATE(ServerKind::ejabberd, ServerKind::jabberd2);
     const auto k = GENERATE_COPY(values<Case>({
-        // No version: no features, so no STARTTLS; digest keeps the password off the wire.
-        {kind, "DOMAIN", TlsPolicy::optional, "", "", false, "<digest>"},
+        // TLS disabled: PCJ's header without version, no features; digest keeps the password
+        // off the wire.
         {kind, "DOMAIN", TlsPolicy::disabled, "DIGEST", "", false, "<digest>"},
         {kind, "DOMAIN", TlsPolicy::disabled, "PLAIN", "", false, "<password>"},
-        // version='1.0' brings features, hence STARTTLS, then iq:auth over TLS.
-        {kind, "DOMAIN", TlsPolicy::required, "", "1.0", true, "<digest>"},
-        {kind, "DOMAIN", TlsPolicy::required, "PLAIN", "1.0", true, "<password>"},
+        // With TLS possible the header carries version='1.0' by itself, which brings features,
+        // hence STARTTLS, then iq:auth over TLS.
+        {kind, "DOMAIN", TlsPolicy::optional, "", "", true, "<digest>"},
+        {kind, "DOMAIN", TlsPolicy::required, "PLAIN", "", true, "<password>"},
     }));
+    login_round_trip(k);
+}
+
+TEST_CASE("legacy servers: the defaults (TLS required, no version set) log in over STARTTLS on "
+          "Prosody, ejabberd and jabberd2",
+          "[integration][legacy][prosody][ejabberd][jabberd2][defaults]") {
+    const auto k = GENERATE(values<Case>({
+        {ServerKind::prosody, "DOMAIN", TlsPolicy::required, "", "", true, "<password>"},
+        {ServerKind::ejabberd, "DOMAIN", TlsPolicy::required, "", "", true, "<digest>"},
+        // ejabberd's port that refuses anything before <starttls/>: no probe may precede it.
+        {ServerKind::ejabberd, "DOMAIN", TlsPolicy::required, "", "", true, "<digest>",
+         "C2S_REQUIRED_PORT"},
+        {ServerKind::jabberd2, "DOMAIN", TlsPolicy::required, "", "", true, "<digest>"},
+    }));
+    CHECK(Config().tls.policy == TlsPolicy::required); // what "the default" means here
     login_round_trip(k);
 }
 
@@ -176,11 +192,12 @@ TEST_CASE("legacy servers: a wrong password is PCJ_AUTHFAIL not-authorized on ev
     login_fails(k, "wrong-password", ev::AUTHFAIL, "not-authorized");
 }
 
-TEST_CASE("legacy servers: TLS required on a stream without features is PCJ_SSLFAIL before any "
-          "credential",
+TEST_CASE("legacy servers: TLS required on a pre-XMPP stream without features is PCJ_SSLFAIL "
+          "before any credential",
           "[integration][legacy][tls]") {
-    const ServerKind kind = GENERATE(ServerKind::ejabberd, ServerKind::jabberd2);
-    login_fails({kind, "DOMAIN", TlsPolicy::required, ""}, "", ev::SSLFAIL, "tls-not-offered");
+    // PCJ's own version='0.9': ejabberd answers a pre-XMPP stream, with no features.
+    login_fails({ServerKind::ejabberd, "DOMAIN", TlsPolicy::required, "", "0.9"}, "", ev::SSLFAIL,
+                "tls-not-offered");
 }
 
 TEST_CASE("legacy servers: Prosody's TLS-required host refuses a clear login with "

@@ -73,7 +73,7 @@ TEST_CASE("j14: a wrong secret ends in PCJ_AUTHFAIL with not-authorized and one 
     REQUIRE(fail->reason);
     CHECK(fail->reason->condition == "not-authorized");
     CHECK(fail->reason->text == "Given token does not match");
-    // PCJ took the stream end for a new stream and sent a second handshake (bug 14).
+    // PCJ took the stream end for a new stream and sent a second handshake.
     const std::string wire = peer.all_received();
     CHECK(wire.find("<handshake>") == wire.rfind("<handshake>"));
     CHECK(c.jid().empty());

@@ -27,6 +27,13 @@ const std::string prosody_fields = "<iq type='result' id='$ID'><query xmlns='jab
                                    "<username/><password/><resource/></query></iq>";
 const std::string success = "<iq type='result' id='$ID'/>";
 
+// An XMPP 1.0 server header: features follow it.
+const std::string header_1_0 = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                               "xmlns:stream='http://etherx.jabber.org/streams' "
+                               "id='legacysid123' from='localhost' version='1.0'>";
+const std::string features_without_tls =
+    "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>";
+
 // The client's </stream:stream>: the peer closes at once, so no shutdown waits its timeout.
 const std::string end = "</stream:stream>";
 
@@ -375,7 +382,52 @@ TEST_CASE("legacy: a stream end during the login fails once, with no second logi
     CHECK(rec.count(ev::AUTHFAIL) == 1);
     CHECK(rec.last(ev::AUTHFAIL)->reason->condition == "not-authorized");
     CHECK(rec.count(ev::AUTHNEGOTIATE) == 1);
-    CHECK(c.queue().empty()); // PCJ queued a second auth iq with the password (bug 11, 13)
+    CHECK(c.queue().empty()); // PCJ queued a second auth iq with the password
     const std::string wire = peer.all_received();
     CHECK(wire.find("jabber:iq:auth") == wire.rfind("jabber:iq:auth"));
+}
+
+TEST_CASE("legacy: with TLS possible the header asks for version 1.0, and a 1.0 server's features "
+          "are awaited instead of probing",
+          "[protocol][legacy][tls]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    Config cfg = legacy_config(peer.port());
+    SECTION("required, no starttls among the features: SSLFAIL, and no iq at all") {
+        cfg.tls.policy = TlsPolicy::required;
+        peer.expect("version=\"1.0\"")
+            .send(header_1_0)
+            .send(features_without_tls)
+            .expect(end)
+            .close();
+        Component c(cfg, f.loop());
+        Recorder rec(c);
+        c.connect();
+        REQUIRE(f.run_until([&] { return ended(c); }));
+        REQUIRE(rec.has(ev::SSLFAIL));
+        CHECK(rec.last(ev::SSLFAIL)->reason->condition == "tls-not-offered");
+        CHECK_FALSE(contains(peer.all_received(), "<iq"));
+    }
+    SECTION("optional, no starttls: one get after the features, then the login in the clear") {
+        cfg.tls.policy = TlsPolicy::optional;
+        peer.expect("version=\"1.0\"")
+            .send(header_1_0)
+            .send(features_without_tls)
+            .expect("<username>user</username></query></iq>")
+            .send(all_fields)
+            .expect(expected_digest)
+            .send(success)
+            .expect(end)
+            .close();
+        Component c(cfg, f.loop());
+        Recorder rec(c);
+        c.connect();
+        REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+        CHECK(c.ready());
+        CHECK(join(rec.names()) == "PCJ_CONNECT PCJ_CONNECTING PCJ_CONNECTED PCJ_STREAMSTART "
+                                   "PCJ_AUTHNEGOTIATE PCJ_AUTHSUCCESS PCJ_READY");
+        const std::string wire = peer.all_received();
+        CHECK(wire.find("type=\"get\"") == wire.rfind("type=\"get\""));
+        shutdown_and_wait(f, c);
+    }
 }
