@@ -150,8 +150,7 @@ std::string Config::effective_version() const {
     case ConnectionType::LEGACY:
         // ejabberd and jabberd2 offer STARTTLS only on a version='1.0' stream: with STARTTLS to
         // be negotiated, ask for one; otherwise PCJ's versionless stream.
-        return tls.policy == TlsPolicy::required || tls.policy == TlsPolicy::optional ? "1.0"
-                                                                                       : "";
+        return tls.policy == TlsPolicy::required || tls.policy == TlsPolicy::optional ? "1.0" : "";
     case ConnectionType::JABBERD14_COMPONENT:
         // pcj sends no version on pre-XMPP streams: jabberd2 refuses PCJ's "0.9".
         return "";
