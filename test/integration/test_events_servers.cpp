@@ -199,7 +199,9 @@ TEST_CASE("events servers: an unknown CA is ssl_invalid_chain, a certificate for
     Component c(cfg, f.loop());
     Recorder rec(c);
     c.connect();
-    REQUIRE(f.run_until([&] { return ended(c); }, 15s));
+    // A freshly started ejabberd on a loaded machine has taken over 15 s for its first Direct
+    // TLS handshake; the bound only limits a hang, a pass returns as soon as the end is seen.
+    REQUIRE(f.run_until([&] { return ended(c); }, 45s));
     const auto tls_events = rec.names_in(std::array<std::string_view, 5>{
         net::SSL_START, net::SSL_ESTABLISHED, net::SSL_INVALID_CHAIN, net::SSL_INVALID_CERT,
         net::SSL_FAILED});
