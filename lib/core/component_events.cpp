@@ -44,7 +44,22 @@ Transport::Callbacks ComponentImpl::transport_callbacks() {
         guarded("on_connecting", [&] { on_connecting(address, family, port); });
     };
     tc.on_connected = [this] {
-        guarded("on_connected", [this] { on_connected(); });
+        guarded("on_connected", [this] {
+            // With happy eyeballs the address that won need not be the last one tried.
+            const Peer& p = transport_->peer();
+            peer_ = Endpoint{p.address, p.family == 6 ? AF_INET6 : AF_INET, p.port, p.name,
+                             p.direct_tls};
+            on_connected();
+        });
+    };
+    tc.on_srv_record = [this](const SrvRecord& r) {
+        guarded("on_srv_record", [&] { emit(net::SRV_RECORD, Payload(r)); });
+    };
+    tc.on_srv_fallback = [this](const Reason& why) {
+        guarded("on_srv_fallback", [&] { emit(net::SRV_FALLBACK, &why); });
+    };
+    tc.on_attempt_failed = [this](const Attempt& a, const Reason& why) {
+        guarded("on_attempt_failed", [&] { emit(net::ATTEMPT_FAILED, Payload(a), nullptr, &why); });
     };
     tc.on_data = [this](std::string_view bytes) {
         guarded("on_data", [this, bytes] { on_data(bytes); });

@@ -246,6 +246,25 @@ void ComponentImpl::retire_protocol() {
     }
 }
 
+// Where the transport goes: the host given, or, for a client without one, the servers the SRV
+// records of the XMPP domain name (doc/connecting.md).
+Destination ComponentImpl::destination(std::string host, std::uint16_t port) const {
+    Destination d;
+    const auto type = *config_.connection_type;
+    if (host.empty() && (type == ConnectionType::XMPP || type == ConnectionType::LEGACY)) {
+        d.srv_domain = config_.hostname;
+    }
+    d.host = std::move(host);
+    d.port = port;
+    d.direct_tls = config_.tls.policy == TlsPolicy::direct && tls_possible_;
+    d.lookup_direct_tls = tls_possible_;
+    d.prefer_direct_tls = d.direct_tls;
+    d.dns = ResolverOptions{config_.dns.servers, config_.dns.timeout, config_.dns.tries};
+    d.timeout = config_.connect_timeout;
+    d.attempt_delay = config_.dns.attempt_delay;
+    return d;
+}
+
 void ComponentImpl::connect(std::string host, std::uint16_t port) {
     Depth depth(*this);
     // A connection in progress is dropped without events, as PCJ's reconnect does; requests
@@ -301,7 +320,7 @@ void ComponentImpl::connect(std::string host, std::uint16_t port) {
     if (gen != generation_) {
         return;
     }
-    transport_->connect(std::move(host), port, config_.connect_timeout);
+    transport_->connect(destination(std::move(host), port));
     if (gen != generation_) {
         return; // a handler of a lookup record replaced the connection
     }
@@ -327,7 +346,7 @@ void ComponentImpl::on_connected() {
     if (gen != generation_ || !protocol_) {
         return;
     }
-    if (config_.tls.policy == TlsPolicy::direct && tls_possible_) {
+    if (peer_.direct_tls) {
         start_tls(); // XEP-0368: the stream starts once TLS is up
         return;
     }

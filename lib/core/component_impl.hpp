@@ -61,6 +61,7 @@ public:
 
     // -- public API (see component.hpp) -----------------------------------------------------
     void connect(std::string host, std::uint16_t port);
+    Destination destination(std::string host, std::uint16_t port) const;
     void output(Node node);
     void purge_queue();
     std::string return_to_sender(Node node, PendingRequest request,

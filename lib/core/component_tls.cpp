@@ -86,7 +86,7 @@ void ComponentImpl::on_tls_established() {
     if (!announce_tls_established() || !protocol_) {
         return;
     }
-    if (config_.tls.policy == TlsPolicy::direct && !direct_tls_started_) {
+    if (peer_.direct_tls && !direct_tls_started_) {
         direct_tls_started_ = true;
         protocol_->on_connected();
         return;
