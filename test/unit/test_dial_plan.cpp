@@ -1,14 +1,18 @@
-// The order a connection dials in (RFC 2782, XEP-0368, RFC 8305 §4), and the DNS settings of
-// Config. The same order against a real DNS server: test/integration/test_dns_servers.cpp.
+// The order a connection dials in (RFC 2782, XEP-0368, RFC 8305 §4), the resolver's callback
+// rules, and the DNS settings of Config. The same order against a real DNS server:
+// test/integration/test_dns_servers.cpp.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
+#include <memory>
 
 #include <netinet/in.h>
 #include <uv.h>
 
 #include "dial_plan.hpp"
+#include "loop_fixture.hpp"
 #include "pcj/pcj.hpp"
 #include "resolver.hpp"
 
@@ -199,4 +203,44 @@ TEST_CASE("dns config: DNS servers are addresses with an optional port", "[dns][
     }
     CHECK(valid_dns_server("[::1]:5353"));
     CHECK(valid_dns_server("127.0.0.1:5353"));
+}
+
+// "localhost" comes from the hosts file, so these ask no DNS server; the one configured is a
+// loopback port nobody answers on, in case the hosts file lacks it.
+TEST_CASE("resolver: a result arrives from the loop, never inside the call", "[dns][resolver]") {
+    pcj::test::LoopFixture f;
+    ResolverOptions options;
+    options.servers = {"127.0.0.1:9"};
+    options.timeout = std::chrono::milliseconds(200);
+    options.tries = 1;
+    auto resolver = std::make_unique<Resolver>(f.loop(), options);
+    int calls = 0;
+    std::vector<std::string> found;
+    resolver->addresses(
+        "localhost", 5222, [&](const LookupStatus& s, std::vector<sockaddr_storage> addresses) {
+            ++calls;
+            CHECK(s.ok());
+            for (const auto& a : addresses) {
+                found.push_back(text(a));
+                CHECK(ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port) == 5222);
+            }
+            resolver.reset(); // destroying it from its own callback is allowed
+        });
+    CHECK(calls == 0);
+    REQUIRE(f.run_until([&] { return calls > 0; }));
+    CHECK(calls == 1);
+    CHECK(std::find(found.begin(), found.end(), "127.0.0.1") != found.end());
+}
+
+TEST_CASE("resolver: cancel() drops the lookups under way without a callback", "[dns][resolver]") {
+    pcj::test::LoopFixture f;
+    ResolverOptions options;
+    options.servers = {"127.0.0.1:9"};
+    Resolver resolver(f.loop(), options);
+    int calls = 0;
+    resolver.addresses("localhost", 1, [&](const LookupStatus&, auto) { ++calls; });
+    resolver.srv("_xmpp-client._tcp.localhost", [&](const LookupStatus&, auto) { ++calls; });
+    resolver.cancel();
+    f.run_for(std::chrono::milliseconds(100));
+    CHECK(calls == 0);
 }
