@@ -459,6 +459,9 @@ void Transport::Impl::drop_attempts() {
 
 // The connect timeout, per attempt: each one past its deadline fails with ETIMEDOUT.
 void Transport::Impl::check_deadlines() {
+    if (timeout_.count() <= 0) {
+        return; // no connect timeout: attempts wait for the kernel's own
+    }
     const auto now = std::chrono::steady_clock::now();
     for (;;) {
         const auto it = std::find_if(attempts_.begin(), attempts_.end(),
