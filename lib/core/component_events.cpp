@@ -116,7 +116,7 @@ bool ComponentImpl::record(Code code, Source source) {
     return record(r);
 }
 
-// A numeric address is not looked up (getaddrinfo only parses it): no lookup records then.
+// A numeric address is not looked up (the transport only parses it): no lookup records then.
 void ComponentImpl::on_resolving(const std::string& host) {
     name_lookup_ = !host.empty() && !numeric_address(host);
     if (!name_lookup_ || !wanted(sock::HOSTNAME_LOOKUP)) {
