@@ -71,13 +71,27 @@ std::vector<sockaddr_storage> loopback(std::uint16_t port) {
 
 } // namespace
 
+// The dial's own timers (stagger_, soon_) exist only while dialling: an idle connection carries
+// one timer, which matters for tens of thousands of connections.
 Transport::Impl::Impl(uv_loop_t* loop, Callbacks callbacks)
     : loop_(loop), cb_(std::move(callbacks)) {
-    for (TimerBox** timer : {&timer_, &stagger_, &soon_}) {
-        *timer = new TimerBox;
-        (*timer)->owner = this;
-        uv_timer_init(loop_, &(*timer)->handle); // cannot fail on a valid loop
-        (*timer)->handle.data = *timer;
+    timer_ = make_timer();
+}
+
+Transport::Impl::TimerBox* Transport::Impl::make_timer() {
+    auto* box = new TimerBox;
+    box->owner = this;
+    uv_timer_init(loop_, &box->handle); // cannot fail on a valid loop
+    box->handle.data = box;
+    return box;
+}
+
+void Transport::Impl::close_timer(TimerBox*& timer) {
+    if (timer != nullptr) {
+        timer->owner = nullptr;
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer->handle),
+                 [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
+        timer = nullptr;
     }
 }
 
@@ -120,6 +134,9 @@ Resolver& Transport::Impl::resolver() {
 // Runs fn from the loop (once), unless the connection moves on first.
 void Transport::Impl::defer(std::function<void()> fn) {
     soon_fn_ = std::move(fn);
+    if (soon_ == nullptr) {
+        soon_ = make_timer();
+    }
     uv_timer_start(&soon_->handle, on_soon, 0, 0);
 }
 
@@ -363,6 +380,9 @@ bool Transport::Impl::start_attempt(const Candidate& candidate) {
     }
     stagger_due_ = false;
     if (dest_.attempt_delay.count() > 0) {
+        if (stagger_ == nullptr) {
+            stagger_ = make_timer();
+        }
         uv_timer_start(&stagger_->handle, on_stagger,
                        static_cast<std::uint64_t>(dest_.attempt_delay.count()), 0);
     }
@@ -430,8 +450,8 @@ void Transport::Impl::won(std::size_t index) {
     drop_attempts();
     resolver_.reset();
     uv_timer_stop(&timer_->handle);
-    uv_timer_stop(&stagger_->handle);
-    uv_timer_stop(&soon_->handle);
+    close_timer(stagger_);
+    close_timer(soon_);
     soon_fn_ = nullptr;
     candidates_.clear();
     const ::pcj::Attempt a = attempt_of(winner.candidate);

@@ -105,6 +105,8 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     void check_deadlines();
     void arm_deadline();
     void defer(std::function<void()> fn);
+    TimerBox* make_timer();
+    static void close_timer(TimerBox*& timer);
     void drop_attempts();
     ::pcj::Attempt attempt_of(const Candidate& candidate) const;
 
@@ -181,8 +183,8 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     State state_ = State::idle;
     std::uint64_t epoch_ = 0;
     TimerBox* timer_ = nullptr;   // attempt deadlines, deferred on_failure / on_closed
-    TimerBox* stagger_ = nullptr; // RFC 8305's connection attempt delay
-    TimerBox* soon_ = nullptr;    // a step of the dial that must not run inside connect()
+    TimerBox* stagger_ = nullptr; // RFC 8305's connection attempt delay (while dialling)
+    TimerBox* soon_ = nullptr;    // a dial step that must not run inside connect() (ditto)
     std::function<void()> soon_fn_;
     TcpBox* tcp_ = nullptr; // the connection, once one attempt has won
 

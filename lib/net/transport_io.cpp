@@ -362,14 +362,9 @@ void Transport::Impl::dispose() {
     if (emitting_ == 0) {
         cb_ = Callbacks{};
     }
-    for (TimerBox** timer : {&timer_, &stagger_, &soon_}) {
-        if (*timer != nullptr) {
-            (*timer)->owner = nullptr;
-            uv_close(reinterpret_cast<uv_handle_t*>(&(*timer)->handle),
-                     [](uv_handle_t* h) { delete static_cast<TimerBox*>(h->data); });
-            *timer = nullptr;
-        }
-    }
+    close_timer(timer_);
+    close_timer(stagger_);
+    close_timer(soon_);
 }
 
 // ---------------------------------------------------------------------------------------------
