@@ -102,10 +102,15 @@ inline Took tls_option(pcj::Config& config, const std::string& arg, const char* 
     return Took::value;
 }
 
-// tls_option's and --resource, for the client examples (XMPP and LEGACY).
+// tls_option's, --resource and --dns-server, for the client examples (XMPP and LEGACY). Without
+// --host a client finds its server through the SRV records of --domain (doc/connecting.md).
 inline Took client_option(pcj::Config& config, const std::string& arg, const char* value) {
     if (arg == "--resource" && value != nullptr) {
         config.resource = value;
+        return Took::value;
+    }
+    if (arg == "--dns-server" && value != nullptr) { // ADDRESS[:PORT], repeatable
+        config.dns.servers.emplace_back(value);
         return Took::value;
     }
     return tls_option(config, arg, value, true);

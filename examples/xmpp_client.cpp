@@ -20,9 +20,12 @@ namespace {
 
 void usage(const char* argv0) {
     std::printf(
-        "usage: %s --host HOST --port PORT --domain DOMAIN --user NAME --password PASS\n"
+        "usage: %s [--host HOST --port PORT] --domain DOMAIN --user NAME --password PASS\n"
+        "          [--dns-server ADDRESS[:PORT]]...\n"
         "          [--ca-file FILE] [--resource RES] [--tls required|optional|disabled|direct]\n"
         "          [--mechanism NAME]... [--allow-plaintext] [--timeout SECONDS] [--debug]\n"
+        "  --host, --port     where the server is (default: DNS SRV records of DOMAIN)\n"
+        "  --dns-server       ask this DNS server (default: the system's resolver)\n"
         "  --ca-file          trust this CA (default: the system trust store)\n"
         "  --tls              TLS policy (default required: STARTTLS or nothing)\n"
         "  --mechanism        allow only these SASL mechanisms (repeatable)\n"

@@ -14,14 +14,15 @@ usage() {
 
 BUILD_PACKAGES=(
     g++ meson ninja-build pkg-config
-    libuv1-dev libgnutls28-dev libxml2-dev libgsasl-dev catch2
+    libuv1-dev libgnutls28-dev libxml2-dev libgsasl-dev libc-ares-dev catch2
     gnutls-bin prosody
 )
 # The test suite adds the other two servers, sqlite3 for jabberd2's database (see
-# test/servers/pcj-testserver) and the sanitizer runtimes for the address/undefined build
-# (g++ pulls them in on Debian 12; named so that a missing one is noticed).
+# test/servers/pcj-testserver), dnsmasq-base (the DNS server of the SRV tests) and the sanitizer
+# runtimes for the address/undefined build (g++ pulls them in on Debian 12; named so that a
+# missing one is noticed).
 TEST_PACKAGES=(
-    ejabberd jabberd2 sqlite3
+    ejabberd jabberd2 sqlite3 dnsmasq-base
     libasan8 libubsan1
 )
 

@@ -56,10 +56,25 @@ struct SaslConfig {
     bool allow_plaintext_password = false;
 };
 
+// Finding the server: DNS and the order of connection attempts (doc/connecting.md).
+struct DnsConfig {
+    // The DNS servers to ask, "ADDRESS" or "ADDRESS:PORT" ("[::1]:5353" for IPv6, port 53 when
+    // none is given); empty: the system's resolver configuration (/etc/resolv.conf).
+    std::vector<std::string> servers;
+    std::chrono::milliseconds timeout{3'000}; // per query, per try
+    unsigned tries = 2;                       // per query and server
+    // RFC 8305's connection attempt delay: the next address is tried after this long even while
+    // earlier attempts are still waiting (the first to connect wins). Zero: one at a time.
+    std::chrono::milliseconds attempt_delay{250};
+};
+
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
-    std::string ip;         // host name or address to connect to (PCJ's IP)
-    std::uint16_t port = 0; // TCP port
+    // The host name or address to connect to (PCJ's IP). XMPP and LEGACY may leave it empty:
+    // the server is then found through the SRV records of `hostname` (RFC 6120 §3.2, XEP-0368),
+    // or, without records, at `hostname` itself on `port` (5222 when port is 0).
+    std::string ip;
+    std::uint16_t port = 0; // TCP port; required when ip is set
     std::string hostname;   // the XMPP domain: stream 'to', component name, SASL realm host
     std::string username;   // not used by JABBERD14_COMPONENT
     std::string password;   // password or component secret
@@ -85,6 +100,9 @@ struct Config {
     // -- JABBERD20_COMPONENT --------------------------------------------------------------------
     std::string bind_domain; // default: username + "." + hostname
     std::string bind_option; // an empty child of <bind/>, e.g. "log" or "default"
+
+    // -- finding the server (every type: host names are looked up with these settings) ------
+    DnsConfig dns;
 
     // -- timeouts (zero disables) -----------------------------------------------------------
     std::chrono::milliseconds connect_timeout{10'000};     // per address tried

@@ -69,11 +69,15 @@ inline constexpr std::string_view WRITE = "write";                         // Tr
 inline constexpr std::string_view READ = "read";                           // Traffic
 inline constexpr std::string_view READY_TO_WRITE = "ready_to_write";       // Traffic
 inline constexpr std::string_view READY_TO_READ = "ready_to_read";         //
+// pcj's own, for finding the server (doc/connecting.md).
+inline constexpr std::string_view SRV_RECORD = "srv_record";         // SrvRecord
+inline constexpr std::string_view SRV_FALLBACK = "srv_fallback";     // reason
+inline constexpr std::string_view ATTEMPT_FAILED = "attempt_failed"; // Attempt, reason
 
-inline constexpr std::array<std::string_view, 14> all = {
-    TCP_ESTABLISHED, TCP_RESTABLISHED,  TCP_DOWNGRADED,   TCP_DISCONNECT, TCP_FAILED, SSL_START,
-    SSL_ESTABLISHED, SSL_INVALID_CHAIN, SSL_INVALID_CERT, SSL_FAILED,     WRITE,      READ,
-    READY_TO_WRITE,  READY_TO_READ};
+inline constexpr std::array<std::string_view, 17> all = {
+    TCP_ESTABLISHED, TCP_RESTABLISHED,  TCP_DOWNGRADED,   TCP_DISCONNECT, TCP_FAILED,    SSL_START,
+    SSL_ESTABLISHED, SSL_INVALID_CHAIN, SSL_INVALID_CERT, SSL_FAILED,     WRITE,         READ,
+    READY_TO_WRITE,  READY_TO_READ,     SRV_RECORD,       SRV_FALLBACK,   ATTEMPT_FAILED};
 } // namespace net
 
 // The XML stream events of seeds/000, with its names.

@@ -59,6 +59,28 @@ struct Endpoint {
     std::string address;
     int family = 0;
     std::uint16_t port = 0;
+    std::string name;        // the SRV target or host name it was found under (empty: numeric)
+    bool direct_tls = false; // TLS from the first byte (tls.policy direct, or an xmpps record)
+};
+
+// srv_record: one SRV record of the XMPP domain, in the order the records will be tried.
+struct SrvRecord {
+    std::string service; // "_xmpp-client._tcp" (STARTTLS) or "_xmpps-client._tcp" (Direct TLS)
+    std::string target;
+    std::uint16_t port = 0;
+    std::uint16_t priority = 0;
+    std::uint16_t weight = 0;
+    bool direct_tls = false;
+};
+
+// attempt_failed: a host whose lookup failed (address empty) or an address that could not be
+// reached; the event's reason says why. The next one is tried.
+struct Attempt {
+    std::string name; // the SRV target or host name (empty for a numeric address)
+    std::string address;
+    int family = 0; // AF_INET or AF_INET6; 0 when address is empty
+    std::uint16_t port = 0;
+    bool direct_tls = false;
 };
 
 // ssl_established.
@@ -148,7 +170,8 @@ struct RosterChange {
 };
 
 // Everything an event may carry beside its node and reason; std::monostate when nothing.
-using Payload = std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text,
-                             Mechanisms, SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange>;
+using Payload =
+    std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text, Mechanisms,
+                 SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange, SrvRecord, Attempt>;
 
 } // namespace pcj

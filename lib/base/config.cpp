@@ -1,7 +1,11 @@
 // Config validation and PCJ's per-type defaults.
 #include "pcj/config.hpp"
 
+#include <algorithm>
 #include <charconv>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "ids.hpp"
 #include "pcj/error.hpp"
@@ -70,6 +74,36 @@ bool plausible_domain(std::string_view s) {
            s.find_first_of("@/") == std::string_view::npos;
 }
 
+// "ADDRESS", "ADDRESS:PORT" or "[IPV6]:PORT", as the resolver takes a DNS server.
+bool dns_server_address(const std::string& text) {
+    std::string host = text;
+    std::string port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return close != std::string::npos && close + 1 == text.size() &&
+                   dns_server_address(text.substr(1, close - 1));
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+        host = text.substr(0, text.find(':'));
+        port = text.substr(text.find(':') + 1);
+    }
+    if (!port.empty()) {
+        if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+            return false;
+        }
+        const int n = std::stoi(port);
+        if (n < 1 || n > 65535) {
+            return false;
+        }
+    }
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 } // namespace
 
 void Config::validate_and_complete() {
@@ -80,9 +114,18 @@ void Config::validate_and_complete() {
                 type == ConnectionType::JABBERD14_COMPONENT ||
                 type == ConnectionType::JABBERD20_COMPONENT,
             "connection_type", "not one of PCJ's four connection types");
-    require(!ip.empty(), "ip", "required: the host name or address to connect to");
+    const bool client = type == ConnectionType::XMPP || type == ConnectionType::LEGACY;
+    require(!ip.empty() || client, "ip",
+            "required for a component: the host name or address to connect to");
     require(!has_space_or_control(ip), "ip", "contains spaces or control characters");
-    require(port != 0, "port", "required: a TCP port between 1 and 65535");
+    require(port != 0 || ip.empty(), "port", "required: a TCP port between 1 and 65535");
+    for (const auto& server : dns.servers) {
+        require(dns_server_address(server), "dns.servers",
+                "'" + server + "' is not ADDRESS or ADDRESS:PORT (e.g. 127.0.0.1:5353, [::1]:53)");
+    }
+    require(dns.timeout.count() > 0, "dns.timeout", "must be positive");
+    require(dns.tries >= 1 && dns.tries <= 10, "dns.tries", "between 1 and 10");
+    require(dns.attempt_delay.count() >= 0, "dns.attempt_delay", "must not be negative");
     require(plausible_domain(hostname), "hostname",
             "required: the XMPP domain (no spaces, '@' or '/')");
     const bool needs_user = type != ConnectionType::JABBERD14_COMPONENT;

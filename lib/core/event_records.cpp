@@ -116,6 +116,26 @@ void EventRecords::on_connecting(const std::string& address, int family, std::ui
     record(r);
 }
 
+void EventRecords::on_connected_to(const Peer& p) {
+    peer_ = Endpoint{p.address, p.family == 6 ? AF_INET6 : AF_INET, p.port, p.name, p.direct_tls};
+}
+
+void EventRecords::on_srv_record(const SrvRecord& record) {
+    if (emitter_.wanted(net::SRV_RECORD)) {
+        emitter_.emit(net::SRV_RECORD, Payload(record));
+    }
+}
+
+void EventRecords::on_srv_fallback(const Reason& why) {
+    emitter_.emit(net::SRV_FALLBACK, &why);
+}
+
+void EventRecords::on_attempt_failed(const Attempt& attempt, const Reason& why) {
+    if (emitter_.wanted(net::ATTEMPT_FAILED)) {
+        emitter_.emit(net::ATTEMPT_FAILED, Payload(attempt), nullptr, &why);
+    }
+}
+
 // EVENT_CONNECTED, tcp_established (or tcp_restablished after an earlier connection of this
 // component), ready_to_read: the socket reads from now on.
 bool EventRecords::announce_connected() {

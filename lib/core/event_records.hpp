@@ -14,6 +14,7 @@
 
 #include "emitter.hpp"
 #include "pcj/payload.hpp"
+#include "transport.hpp"
 
 namespace pcj::detail {
 
@@ -47,6 +48,16 @@ public:
     void on_resolving(const std::string& host);
     void on_resolved(const std::vector<std::string>& addresses);
     void on_connecting(const std::string& address, int family, std::uint16_t port);
+    // With happy eyeballs the address that won need not be the last one tried: the transport
+    // says which one did, before announce_connected().
+    void on_connected_to(const Peer& peer);
+    // Whether the connection that won speaks TLS from its first byte (XEP-0368).
+    bool peer_direct_tls() const { return peer_.direct_tls; }
+    // Finding the server (doc/connecting.md): each SRV record, the fallback to the domain's
+    // addresses, each address that failed.
+    void on_srv_record(const SrvRecord& record);
+    void on_srv_fallback(const Reason& why);
+    void on_attempt_failed(const Attempt& attempt, const Reason& why);
     bool announce_connected();
     bool on_packet_read(std::size_t bytes, std::uint64_t total);
     void on_packet_sent(std::size_t bytes, std::uint64_t total, std::uint64_t queued);

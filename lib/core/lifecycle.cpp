@@ -94,7 +94,7 @@ void Lifecycle::on_connected() {
     if (!parts_.records.announce_connected() || !emitter_.emit(ev::CONNECTED) || !protocol_) {
         return;
     }
-    if (config_.tls.policy == TlsPolicy::direct && parts_.stack.tls_possible()) {
+    if (parts_.records.peer_direct_tls() && parts_.stack.tls_possible()) {
         parts_.stack.start_tls(); // XEP-0368: the stream starts once TLS is up
         return;
     }
@@ -150,7 +150,7 @@ void Lifecycle::on_tls_established() {
     if (!protocol_) {
         return;
     }
-    if (config_.tls.policy == TlsPolicy::direct && !direct_tls_started_) {
+    if (parts_.records.peer_direct_tls() && !direct_tls_started_) {
         direct_tls_started_ = true;
         protocol_->on_connected();
         return;

@@ -52,7 +52,19 @@ Transport::Callbacks StreamStack::transport_callbacks() {
         graveyard_.guarded("on_connecting", [&] { records_.on_connecting(address, family, port); });
     };
     tc.on_connected = [this] {
-        graveyard_.guarded("on_connected", [this] { listener_->on_connected(); });
+        graveyard_.guarded("on_connected", [this] {
+            records_.on_connected_to(transport_->peer());
+            listener_->on_connected();
+        });
+    };
+    tc.on_srv_record = [this](const SrvRecord& r) {
+        graveyard_.guarded("on_srv_record", [&] { records_.on_srv_record(r); });
+    };
+    tc.on_srv_fallback = [this](const Reason& why) {
+        graveyard_.guarded("on_srv_fallback", [&] { records_.on_srv_fallback(why); });
+    };
+    tc.on_attempt_failed = [this](const Attempt& a, const Reason& why) {
+        graveyard_.guarded("on_attempt_failed", [&] { records_.on_attempt_failed(a, why); });
     };
     tc.on_data = [this](std::string_view bytes) {
         graveyard_.guarded("on_data", [this, bytes] { on_data(bytes); });
@@ -113,8 +125,27 @@ void StreamStack::start_connection() {
     last_received_ = std::chrono::steady_clock::now();
 }
 
+// Where the transport goes: the host given, or, for a client without one, the servers the SRV
+// records of the XMPP domain name (doc/connecting.md).
+Destination StreamStack::destination(std::string host, std::uint16_t port) const {
+    Destination d;
+    const auto type = *config_.connection_type;
+    if (host.empty() && (type == ConnectionType::XMPP || type == ConnectionType::LEGACY)) {
+        d.srv_domain = config_.hostname;
+    }
+    d.host = std::move(host);
+    d.port = port;
+    d.direct_tls = config_.tls.policy == TlsPolicy::direct && tls_possible_;
+    d.lookup_direct_tls = tls_possible_;
+    d.prefer_direct_tls = d.direct_tls;
+    d.dns = ResolverOptions{config_.dns.servers, config_.dns.timeout, config_.dns.tries};
+    d.timeout = config_.connect_timeout;
+    d.attempt_delay = config_.dns.attempt_delay;
+    return d;
+}
+
 void StreamStack::connect(std::string host, std::uint16_t port) {
-    transport_->connect(std::move(host), port, config_.connect_timeout);
+    transport_->connect(destination(std::move(host), port));
 }
 
 void StreamStack::close_gracefully() {

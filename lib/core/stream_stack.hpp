@@ -94,6 +94,7 @@ public:
 
 private:
     Transport::Callbacks transport_callbacks();
+    Destination destination(std::string host, std::uint16_t port) const;
     XmlStream::Callbacks parser_callbacks();
     void on_data(std::string_view bytes);
     void feed_parser(std::string_view bytes);

@@ -68,7 +68,7 @@ TEST_CASE("transport: a refused connection ends in on_failure op connect with EC
 }
 
 // No name here resolves to both ::1 and 127.0.0.1 (/etc/hosts has only 127.0.0.1 localhost), so
-// the two-address case uses the empty host: getaddrinfo's null node, which is ::1 then 127.0.0.1.
+// the two-address case uses the empty host: this machine's loopback addresses, ::1 then 127.0.0.1.
 TEST_CASE("transport: when the first address refuses, the next one is tried and connects",
           "[transport][connect]") {
     LoopFixture fx;
