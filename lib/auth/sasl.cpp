@@ -51,6 +51,82 @@ std::string scram_hash(std::string_view mech) {
     return std::string(rest);
 }
 
+std::string hex(const unsigned char* data, std::size_t size);
+
+// SCRAM's server-first-message (RFC 5802 §7): "[m=ext,]r=nonce,s=salt,i=count[,ext]". No
+// attribute value may hold a comma.
+struct ServerFirst {
+    std::string salt;       // base64, as sent
+    std::string iterations; // decimal, as sent
+};
+
+ServerFirst server_first_fields(std::string_view message) {
+    ServerFirst out;
+    while (!message.empty()) {
+        const auto comma = message.find(',');
+        const std::string_view attr = message.substr(0, comma);
+        if (attr.starts_with("s=") && out.salt.empty())
+            out.salt = attr.substr(2);
+        if (attr.starts_with("i=") && out.iterations.empty())
+            out.iterations = attr.substr(2);
+        message = comma == std::string_view::npos ? std::string_view{} : message.substr(comma + 1);
+    }
+    return out;
+}
+
+// Why the iteration counts of a server-first-message are refused, or empty. Every i= counts:
+// a count must be a positive decimal number without leading zeros (RFC 5802's posit-number)
+// and at most `max`, checked before gsasl, which reads counts modulo 2^32.
+std::string iteration_refusal(std::string_view message, std::uint32_t max) {
+    while (!message.empty()) {
+        const auto comma = message.find(',');
+        const std::string_view attr = message.substr(0, comma);
+        message = comma == std::string_view::npos ? std::string_view{} : message.substr(comma + 1);
+        if (!attr.starts_with("i="))
+            continue;
+        const std::string_view digits = attr.substr(2);
+        if (digits.empty() || digits[0] < '1' || digits[0] > '9' ||
+            digits.find_first_not_of("0123456789") != std::string_view::npos) {
+            return "the server's iteration count '" + std::string(digits.substr(0, 20)) +
+                   "' is not a positive number";
+        }
+        std::uint64_t value = 0;
+        for (const char c : digits) {
+            value = value * 10 + static_cast<std::uint64_t>(c - '0');
+            if (value > max)
+                break;
+        }
+        if (digits.size() > 10 || value > max) {
+            return "the server asks for " + std::string(digits.substr(0, 20)) +
+                   " iterations, more than max_scram_iterations (" + std::to_string(max) + ")";
+        }
+    }
+    return {};
+}
+
+// A SaltedPassword derived off the loop thread (SaslClient::precompute) for one salt and count.
+struct Derived {
+    Gsasl_hash hash;
+    std::string password;
+    std::string salt; // decoded
+    std::string salt_text, iterations_text;
+    unsigned iterations;
+    std::string salted_hex; // the result; empty until computed, or when it failed
+};
+
+void derive(Derived& d) {
+    char salted[GSASL_HASH_MAX_SIZE];
+    char client_key[GSASL_HASH_MAX_SIZE];
+    char server_key[GSASL_HASH_MAX_SIZE];
+    char stored_key[GSASL_HASH_MAX_SIZE];
+    if (gsasl_scram_secrets_from_password(d.hash, d.password.c_str(), d.iterations, d.salt.data(),
+                                          d.salt.size(), salted, client_key, server_key,
+                                          stored_key) != GSASL_OK) {
+        return;
+    }
+    d.salted_hex = hex(reinterpret_cast<const unsigned char*>(salted), gsasl_hash_length(d.hash));
+}
+
 // Releases the buffers gsasl allocates for step output and base64.
 struct GsaslFree {
     void operator()(char* p) const { gsasl_free(p); }
@@ -190,6 +266,7 @@ public:
 
     SaslStep start(const std::string& mech, const std::pair<std::string, std::string>& binding);
     SaslStep step(std::string_view challenge);
+    std::function<void()> precompute(std::string_view challenge);
     SaslStep finish(std::string_view additional);
     int answer(Gsasl_session* sctx, Gsasl_property prop);
 
@@ -211,8 +288,9 @@ private:
     std::string mechanism_;
     std::pair<std::string, std::string> binding_; // only for a -PLUS mechanism
     Gsasl_session* session_ = nullptr;
-    int challenges_ = 0;    // challenges processed by step()
-    bool complete_ = false; // gsasl returned GSASL_OK: nothing more to verify
+    std::shared_ptr<Derived> derived_; // from precompute(), once its work has run
+    int challenges_ = 0;               // challenges processed by step()
+    bool complete_ = false;            // gsasl returned GSASL_OK: nothing more to verify
     bool failed_ = false;
 };
 
@@ -322,6 +400,10 @@ int ClientSession::answer_salted_password(Gsasl_session* sctx) const {
     if (!key) {
         return GSASL_NO_CALLBACK;
     }
+    if (derived_ && !derived_->salted_hex.empty() && derived_->salt_text == key->salt &&
+        derived_->iterations_text == key->iterations) {
+        return gsasl_property_set(sctx, GSASL_SCRAM_SALTED_PASSWORD, derived_->salted_hex.c_str());
+    }
     const auto salted = salted_password_cache().find(*key);
     if (!salted) {
         return GSASL_NO_CALLBACK; // gsasl derives it from the password
@@ -407,10 +489,54 @@ SaslStep ClientSession::step(std::string_view challenge) {
     if (auto refused = unusable("step()")) {
         return *refused;
     }
+    if (is_scram(mechanism_) && challenges_ == 0) {
+        std::string no = iteration_refusal(challenge, options_.max_scram_iterations);
+        if (!no.empty()) {
+            return fail("iteration-count-refused", mechanism_ + ": " + no);
+        }
+    }
     // SCRAM's second challenge is the server-final message, DIGEST-MD5's carries rspauth.
     const bool verifying = expects_server_proof(mechanism_) && challenges_ >= 1;
     ++challenges_;
     return run(challenge, verifying, "challenge");
+}
+
+std::function<void()> ClientSession::precompute(std::string_view challenge) {
+    if (unusable("precompute()") || !is_scram(mechanism_) || challenges_ != 0 ||
+        options_.password.empty() ||
+        !iteration_refusal(challenge, options_.max_scram_iterations).empty()) {
+        return {};
+    }
+    const ServerFirst first = server_first_fields(challenge);
+    const std::string hash_name = scram_hash(mechanism_);
+    const std::string digest = password_digest(options_.password);
+    if (first.salt.empty() || first.iterations.empty() || digest.empty() ||
+        (hash_name != "SHA-1" && hash_name != "SHA-256")) {
+        return {};
+    }
+    const SaltedPasswordCache::Key key{hash_name, options_.username, options_.hostname,
+                                       digest,    first.salt,        first.iterations};
+    if (salted_password_cache().find(key)) {
+        return {};
+    }
+    char* salt = nullptr;
+    std::size_t salt_len = 0;
+    if (gsasl_base64_from(first.salt.data(), first.salt.size(), &salt, &salt_len) != GSASL_OK) {
+        return {};
+    }
+    const GsaslString owned(salt);
+    auto d = std::make_shared<Derived>(
+        Derived{hash_name == "SHA-1" ? GSASL_HASH_SHA1 : GSASL_HASH_SHA256,
+                options_.password,
+                std::string(salt, salt_len),
+                first.salt,
+                first.iterations,
+                static_cast<unsigned>(std::stoul(first.iterations)),
+                {}});
+    derived_ = d;
+    return [d] {
+        derive(*d);
+    };
 }
 
 SaslStep ClientSession::finish(std::string_view additional) {
@@ -543,6 +669,10 @@ std::optional<std::string> SaslClient::choose(const std::vector<std::string>& of
 SaslStep SaslClient::start(const std::string& mechanism,
                            const std::pair<std::string, std::string>& channel_binding) {
     return impl_->session.start(mechanism, channel_binding);
+}
+
+std::function<void()> SaslClient::precompute(std::string_view challenge) {
+    return impl_->session.precompute(challenge);
 }
 
 SaslStep SaslClient::step(std::string_view challenge) {

@@ -91,6 +91,43 @@ void HostLink::log(LogLevel level, std::string_view line) {
     impl_.log(level, line);
 }
 
+namespace {
+
+// One job on libuv's threadpool; owned by the request until its after-work callback.
+struct OffLoopJob {
+    uv_work_t req{};
+    std::function<void()> work;
+    std::function<void()> done;
+};
+
+} // namespace
+
+void HostLink::run_off_loop(std::function<void()> work, std::function<void()> done) {
+    if (!active_) {
+        return;
+    }
+    auto job = std::make_unique<OffLoopJob>();
+    job->work = std::move(work);
+    job->done = std::move(done);
+    job->req.data = job.get();
+    const int rc = uv_queue_work(
+        impl_.loop_, &job->req, [](uv_work_t* req) { static_cast<OffLoopJob*>(req->data)->work(); },
+        [](uv_work_t* req, int) {
+            const std::unique_ptr<OffLoopJob> owned(static_cast<OffLoopJob*>(req->data));
+            try {
+                owned->done(); // checks itself whether its connection still exists
+            } catch (...) {
+                // Nothing may unwind through libuv; the negotiation timeout still runs.
+            }
+        });
+    if (rc != 0) {
+        job->work(); // no threadpool: in place, as without a loop
+        job->done();
+        return;
+    }
+    static_cast<void>(job.release());
+}
+
 // ---------------------------------------------------------------------------------------------
 
 ComponentImpl::Depth::Depth(ComponentImpl& i) : impl(i) {
@@ -171,7 +208,10 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
     xc.on_error = [this](const Reason& r) {
         on_xml_error(r);
     };
-    xml_ = std::make_unique<XmlStream>(std::move(xc), config_.max_stanza_size, config_.max_depth);
+    xml_ = std::make_unique<XmlStream>(
+        std::move(xc),
+        XmlStream::Limits{config_.max_stanza_size, config_.max_depth, config_.max_attributes,
+                          config_.max_namespace_declarations, config_.max_stanza_time});
     pending_.reseed();
 }
 

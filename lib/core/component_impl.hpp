@@ -45,6 +45,7 @@ public:
     void ready() override;
     void fail(std::string_view event, Reason reason) override;
     void log(LogLevel level, std::string_view line) override;
+    void run_off_loop(std::function<void()> work, std::function<void()> done) override;
     bool current() const override { return active_; }
     void deactivate() { active_ = false; }
 

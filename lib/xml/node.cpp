@@ -172,7 +172,12 @@ Node& Node::set_text(std::string text) {
 
 // -- serialisation -------------------------------------------------------------------------
 
-void append_escaped(std::string& out, std::string_view text) {
+namespace {
+
+// Text and attribute values alike: the five special characters, and a carriage return, which a
+// parser would otherwise turn into a line feed. In an attribute value a parser also turns tabs
+// and line feeds into spaces, so there they are written as references too.
+template <bool Attribute> void escape(std::string& out, std::string_view text) {
     const char* run = text.data();
     const char* const end = run + text.size();
     for (const char* p = run; p != end; ++p) {
@@ -193,6 +198,19 @@ void append_escaped(std::string& out, std::string_view text) {
         case '\'':
             rep = "&apos;";
             break;
+        case '\r':
+            rep = "&#13;";
+            break;
+        case '\n':
+            if (!Attribute)
+                continue;
+            rep = "&#10;";
+            break;
+        case '\t':
+            if (!Attribute)
+                continue;
+            rep = "&#9;";
+            break;
         default:
             continue;
         }
@@ -201,6 +219,16 @@ void append_escaped(std::string& out, std::string_view text) {
         run = p + 1;
     }
     out.append(run, end);
+}
+
+} // namespace
+
+void append_escaped(std::string& out, std::string_view text) {
+    escape<false>(out, text);
+}
+
+void append_attribute_escaped(std::string& out, std::string_view text) {
+    escape<true>(out, text);
 }
 
 namespace {
@@ -220,7 +248,7 @@ std::string_view open_tag(const Node& n, std::string& out, std::string_view inhe
         child_ns = n.ns();
         if (n.ns() != inherited) {
             out.append(" xmlns=\"");
-            append_escaped(out, n.ns());
+            append_attribute_escaped(out, n.ns());
             out.push_back('"');
         }
     }
@@ -233,7 +261,7 @@ std::string_view open_tag(const Node& n, std::string& out, std::string_view inhe
         out.push_back(' ');
         out.append(name);
         out.append("=\"");
-        append_escaped(out, value);
+        append_attribute_escaped(out, value);
         out.push_back('"');
     }
     return child_ns;
@@ -354,6 +382,8 @@ Node convert(const xmlNode* el) {
     for (const xmlNs* d = el->nsDef; d; d = d->next) {
         if (d->prefix)
             n.set_attr("xmlns:" + to_str(d->prefix), to_str(d->href));
+        else if (d->href == nullptr || *d->href == 0)
+            n.set_attr("xmlns", ""); // xmlns='': no namespace, not the parent's (kept to write)
     }
     for (const xmlNode* c = el->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE)
