@@ -375,13 +375,13 @@ std::string attr_value(const xmlAttr* a) {
 // bounded too.
 Node convert(const xmlNode* el) {
     Node n(qualified(el->ns ? el->ns->prefix : nullptr, el->name),
-           el->ns ? to_str(el->ns->href) : std::string{});
+           el->ns ? detail::unescape_amp(to_str(el->ns->href)) : std::string{});
     for (const xmlAttr* a = el->properties; a; a = a->next)
         n.set_attr(qualified(a->ns ? a->ns->prefix : nullptr, a->name), attr_value(a));
     // The default namespace declaration is ns(); prefix declarations stay as attributes.
     for (const xmlNs* d = el->nsDef; d; d = d->next) {
         if (d->prefix)
-            n.set_attr("xmlns:" + to_str(d->prefix), to_str(d->href));
+            n.set_attr("xmlns:" + to_str(d->prefix), detail::unescape_amp(to_str(d->href)));
         else if (d->href == nullptr || *d->href == 0)
             n.set_attr("xmlns", ""); // xmlns='': no namespace, not the parent's (kept to write)
     }

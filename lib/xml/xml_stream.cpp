@@ -59,22 +59,8 @@ std::string_view qualified(std::string& out, const xmlChar* prefix, const xmlCha
     return out;
 }
 
-// Without entity substitution libxml2 hands an attribute value's '&' over as "&#38;" (it
-// expects xmlStringGetNodeList to reparse it). Every '&' in the value starts such a sequence,
-// because any other reference has already been replaced or refused. Written into out, reusing
-// its capacity.
 void attribute_value(std::string& out, const xmlChar* begin, const xmlChar* end) {
-    std::string_view raw = view(begin, end);
-    if (raw.find('&') == std::string_view::npos) {
-        out.assign(raw);
-        return;
-    }
-    out.clear();
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        out.push_back(raw[i]);
-        if (raw[i] == '&' && raw.substr(i, 5) == "&#38;")
-            i += 4;
-    }
+    unescape_amp(out, view(begin, end));
 }
 
 using SharedNs = std::shared_ptr<const std::string>;
@@ -577,7 +563,7 @@ const SharedNs& XmlStream::Impl::namespace_of(const xmlChar* uri) {
         if (c.key == uri && (c.interned || *c.ns == view(uri)))
             return c.ns;
     }
-    const std::string_view text = view(uri);
+    std::string text = unescape_amp(view(uri));
     SharedNs shared;
     for (const CachedNs& c : namespaces) {
         if (*c.ns == text) {
@@ -586,7 +572,7 @@ const SharedNs& XmlStream::Impl::namespace_of(const xmlChar* uri) {
         }
     }
     if (!shared)
-        shared = shared_ns(std::string(text));
+        shared = shared_ns(std::move(text));
     if (namespaces.size() >= max_cached_namespaces) {
         uncached_ns = std::move(shared);
         return uncached_ns;
@@ -611,7 +597,7 @@ void XmlStream::Impl::start_stream(std::string_view name, const xmlChar* uri, in
         resume_tag.append(ns[2 * i] ? " xmlns:" : " xmlns");
         resume_tag.append(view(ns[2 * i]));
         resume_tag.append("=\"");
-        append_attribute_escaped(resume_tag, view(ns[2 * i + 1]));
+        append_attribute_escaped(resume_tag, unescape_amp(view(ns[2 * i + 1])));
         resume_tag.push_back('"');
     }
     resume_tag.push_back('>');
@@ -650,7 +636,7 @@ void XmlStream::Impl::add_attributes(Node& el, int nb_ns, const xmlChar** ns, in
             slot.first.push_back(':');
             slot.first.append(view(prefix));
         }
-        slot.second.assign(view(ns[2 * i + 1]));
+        unescape_amp(slot.second, view(ns[2 * i + 1]));
         stanza_bytes += slot.first.size() + slot.second.size() + attribute_weight;
     }
     while (list.size() > used) {
