@@ -13,6 +13,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+top=$(pwd)
 seconds=60
 runs=
 jobs=1
@@ -41,23 +42,29 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
 status=0
 for t in $targets; do
-    out=$build/findings/$t
+    out=$top/$build/findings/$t
     mkdir -p "$out"
     log=$out/fuzz.log
     limit="-max_total_time=$seconds"
     [ -n "$runs" ] && limit="-runs=$runs"
     dict=
-    [ -f fuzz/xmpp.dict ] && dict=-dict=fuzz/xmpp.dict
+    [ -f fuzz/xmpp.dict ] && dict=-dict=$top/fuzz/xmpp.dict
     start=$(date +%s)
+    # -jobs (even -jobs=1) makes libFuzzer fork workers that log to fuzz-N.log in the current
+    # directory: only asked for with -j 2 or more, and then collected from $out.
+    parallel=
+    [ "$jobs" -gt 1 ] && parallel="-jobs=$jobs -workers=$jobs"
     set +e
-    "$build/fuzz/fuzz_$t" "fuzz/corpus/$t" $limit $dict -jobs="$jobs" -workers="$jobs" \
+    (cd "$out" && "$top/$build/fuzz/fuzz_$t" "$top/fuzz/corpus/$t" $limit $dict $parallel \
         -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$out/" > "$log" 2>&1
+        -artifact_prefix="$out/" > "$log" 2>&1)
     rc=$?
     set -e
     end=$(date +%s)
-    # With -jobs, libFuzzer writes each job's output to fuzz-N.log.
-    [ "$jobs" -gt 1 ] && cat fuzz-*.log >> "$log" 2>/dev/null && rm -f fuzz-*.log
+    if [ "$jobs" -gt 1 ]; then
+        cat "$out"/fuzz-*.log >> "$log" 2>/dev/null
+        rm -f "$out"/fuzz-*.log
+    fi
     execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s += $2} END {print s + 0}')
     cov=$(grep -ho 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
     ft=$(grep -ho 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')

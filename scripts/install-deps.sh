@@ -19,10 +19,12 @@ BUILD_PACKAGES=(
 )
 # The test suite adds the other two servers, sqlite3 for jabberd2's database (see
 # test/servers/pcj-testserver) and the sanitizer runtimes for the address/undefined build
-# (g++ pulls them in on Debian 12; named so that a missing one is noticed).
+# (g++ pulls them in on Debian 12; named so that a missing one is noticed); clang and its
+# runtime for the libFuzzer build of scripts/fuzz.sh.
 TEST_PACKAGES=(
     ejabberd jabberd2 sqlite3
     libasan8 libubsan1
+    clang libclang-rt-14-dev
 )
 
 case ${1:-} in
