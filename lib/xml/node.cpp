@@ -56,15 +56,26 @@ Node Node::text_node(std::string text) {
     return n;
 }
 
+namespace {
+
+// The colon that ends a prefix, or npos. libxml2 reads "a:" and ":a" (not namespace-well-formed)
+// as unprefixed names in the default namespace, so a colon first or last is part of the name.
+std::size_t prefix_colon(std::string_view n) {
+    const auto colon = n.find(':');
+    return colon == 0 || colon + 1 >= n.size() ? std::string_view::npos : colon;
+}
+
+} // namespace
+
 std::string_view Node::local_name() const {
     std::string_view n = name_;
-    auto colon = n.find(':');
+    auto colon = prefix_colon(n);
     return colon == std::string_view::npos ? n : n.substr(colon + 1);
 }
 
 std::string_view Node::prefix() const {
     std::string_view n = name_;
-    auto colon = n.find(':');
+    auto colon = prefix_colon(n);
     return colon == std::string_view::npos ? std::string_view{} : n.substr(0, colon);
 }
 
