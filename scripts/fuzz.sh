@@ -34,6 +34,7 @@ if [ ! -f "$build/build.ninja" ]; then
         -Db_sanitize=address,undefined -Db_lundef=false -Dtests=disabled -Dexamples=disabled \
         -Dbench=disabled
 fi
+set --
 for t in $targets; do set -- "$@" "fuzz/fuzz_$t"; done
 meson compile -C "$build" -j 2 "$@"
 
