@@ -1,5 +1,6 @@
 // SASL client over GNU SASL: mechanism choice, steps, server verification, SCRAM key cache.
 #include "sasl.hpp"
+#include "scram_first.hpp"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -51,82 +52,6 @@ std::string scram_hash(std::string_view mech) {
     return std::string(rest);
 }
 
-std::string hex(const unsigned char* data, std::size_t size);
-
-// SCRAM's server-first-message (RFC 5802 §7): "[m=ext,]r=nonce,s=salt,i=count[,ext]". No
-// attribute value may hold a comma.
-struct ServerFirst {
-    std::string salt;       // base64, as sent
-    std::string iterations; // decimal, as sent
-};
-
-ServerFirst server_first_fields(std::string_view message) {
-    ServerFirst out;
-    while (!message.empty()) {
-        const auto comma = message.find(',');
-        const std::string_view attr = message.substr(0, comma);
-        if (attr.starts_with("s=") && out.salt.empty())
-            out.salt = attr.substr(2);
-        if (attr.starts_with("i=") && out.iterations.empty())
-            out.iterations = attr.substr(2);
-        message = comma == std::string_view::npos ? std::string_view{} : message.substr(comma + 1);
-    }
-    return out;
-}
-
-// Why the iteration counts of a server-first-message are refused, or empty. Every i= counts:
-// a count must be a positive decimal number without leading zeros (RFC 5802's posit-number)
-// and at most `max`, checked before gsasl, which reads counts modulo 2^32.
-std::string iteration_refusal(std::string_view message, std::uint32_t max) {
-    while (!message.empty()) {
-        const auto comma = message.find(',');
-        const std::string_view attr = message.substr(0, comma);
-        message = comma == std::string_view::npos ? std::string_view{} : message.substr(comma + 1);
-        if (!attr.starts_with("i="))
-            continue;
-        const std::string_view digits = attr.substr(2);
-        if (digits.empty() || digits[0] < '1' || digits[0] > '9' ||
-            digits.find_first_not_of("0123456789") != std::string_view::npos) {
-            return "the server's iteration count '" + std::string(digits.substr(0, 20)) +
-                   "' is not a positive number";
-        }
-        std::uint64_t value = 0;
-        for (const char c : digits) {
-            value = value * 10 + static_cast<std::uint64_t>(c - '0');
-            if (value > max)
-                break;
-        }
-        if (digits.size() > 10 || value > max) {
-            return "the server asks for " + std::string(digits.substr(0, 20)) +
-                   " iterations, more than max_scram_iterations (" + std::to_string(max) + ")";
-        }
-    }
-    return {};
-}
-
-// A SaltedPassword derived off the loop thread (SaslClient::precompute) for one salt and count.
-struct Derived {
-    Gsasl_hash hash;
-    std::string password;
-    std::string salt; // decoded
-    std::string salt_text, iterations_text;
-    unsigned iterations;
-    std::string salted_hex; // the result; empty until computed, or when it failed
-};
-
-void derive(Derived& d) {
-    char salted[GSASL_HASH_MAX_SIZE];
-    char client_key[GSASL_HASH_MAX_SIZE];
-    char server_key[GSASL_HASH_MAX_SIZE];
-    char stored_key[GSASL_HASH_MAX_SIZE];
-    if (gsasl_scram_secrets_from_password(d.hash, d.password.c_str(), d.iterations, d.salt.data(),
-                                          d.salt.size(), salted, client_key, server_key,
-                                          stored_key) != GSASL_OK) {
-        return;
-    }
-    d.salted_hex = hex(reinterpret_cast<const unsigned char*>(salted), gsasl_hash_length(d.hash));
-}
-
 // Releases the buffers gsasl allocates for step output and base64.
 struct GsaslFree {
     void operator()(char* p) const { gsasl_free(p); }
@@ -151,45 +76,6 @@ std::string password_digest(const std::string& password) {
         return {};
     }
     return hex(out, sizeof out);
-}
-
-// SCRAM's SaltedPassword = PBKDF2(password, salt, iterations) is the costly part of a login.
-// A reconnect to the same server with the same credentials gets the same salt and iteration
-// count, so the result is kept for the life of the process and handed back to gsasl.
-class SaltedPasswordCache {
-public:
-    struct Key {
-        std::string hash, username, hostname, password_digest, salt, iterations;
-        auto operator<=>(const Key&) const = default;
-    };
-
-    std::optional<std::string> find(const Key& key) {
-        const std::lock_guard lock(mutex_);
-        const auto it = entries_.find(key);
-        if (it == entries_.end()) {
-            return std::nullopt;
-        }
-        return it->second;
-    }
-
-    void store(Key key, std::string salted_password) {
-        const std::lock_guard lock(mutex_);
-        // A process holds a handful of accounts; the bound only keeps a runaway from growing.
-        if (entries_.size() >= max_entries && !entries_.contains(key)) {
-            entries_.clear();
-        }
-        entries_.insert_or_assign(std::move(key), std::move(salted_password));
-    }
-
-private:
-    static constexpr std::size_t max_entries = 1024;
-    std::mutex mutex_;
-    std::map<Key, std::string> entries_;
-};
-
-SaltedPasswordCache& salted_password_cache() {
-    static SaltedPasswordCache cache;
-    return cache;
 }
 
 int on_property(Gsasl* ctx, Gsasl_session* sctx, Gsasl_property prop);
