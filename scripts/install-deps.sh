@@ -18,12 +18,13 @@ BUILD_PACKAGES=(
     gnutls-bin prosody
 )
 # The test suite adds the other two servers, sqlite3 for jabberd2's database (see
-# test/servers/pcj-testserver), dnsmasq-base (the DNS server of the SRV tests) and the sanitizer
+# test/servers/pcj-testserver), dnsmasq-base (the DNS server of the SRV tests), the sanitizer
 # runtimes for the address/undefined build (g++ pulls them in on Debian 12; named so that a
-# missing one is noticed).
+# missing one is noticed), and clang with its runtime for the libFuzzer build of scripts/fuzz.sh.
 TEST_PACKAGES=(
     ejabberd jabberd2 sqlite3 dnsmasq-base
     libasan8 libubsan1
+    clang libclang-rt-14-dev
 )
 
 case ${1:-} in

@@ -54,6 +54,10 @@ struct SaslConfig {
     std::string authzid;
     // Allow PLAIN, or any password, over a connection that is not encrypted.
     bool allow_plaintext_password = false;
+    // The highest SCRAM iteration count (the server's i=) accepted; a higher one ends the
+    // login before any hashing (a hostile server could make PBKDF2 run for minutes). The
+    // servers' defaults are 4096 to 10000. The hashing itself runs off the loop thread.
+    std::uint32_t max_scram_iterations = 100'000;
 };
 
 // Finding the server: DNS and the order of connection attempts (doc/connecting.md).
@@ -113,6 +117,15 @@ struct Config {
     // -- limits on what the peer may send ------------------------------------------------------
     std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element
     std::size_t max_depth = 64;                // element nesting inside a stanza
+    // Attributes plus namespace declarations in one start tag. libxml2's duplicate check is
+    // quadratic in them, so the bound is checked before libxml2 sees the tag.
+    std::size_t max_attributes = 64;
+    // Namespace declarations in one stanza, all elements together (libxml2 looks prefixes up
+    // through every declaration in scope).
+    std::size_t max_namespace_declarations = 64;
+    // The longest one stanza (or the stream header) may take to arrive, from its first byte
+    // to its last; checked when bytes arrive. Zero disables.
+    std::chrono::milliseconds max_stanza_time{30'000};
 
     // Fills defaults and checks every field; throws ConfigError with a message naming the field.
     // Component's constructor calls it; calling it yourself shows what a component would use.

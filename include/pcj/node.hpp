@@ -142,7 +142,11 @@ inline NodeBuilder build(std::string name, std::string ns = {}) {
     return NodeBuilder(std::move(name), std::move(ns));
 }
 
-// Escapes &, <, >, " and ' for use in text or a double-quoted attribute value.
+// Escapes &, <, >, " and ' (and a carriage return, as &#13;) for use in text or a
+// double-quoted attribute value.
 void append_escaped(std::string& out, std::string_view text);
+// The same for an attribute value: tabs and line breaks as character references as well, so
+// that they survive a parser's attribute-value normalisation.
+void append_attribute_escaped(std::string& out, std::string_view text);
 
 } // namespace pcj

@@ -1,5 +1,6 @@
 // SASL client over GNU SASL: mechanism choice, steps, server verification, SCRAM key cache.
 #include "sasl.hpp"
+#include "scram_first.hpp"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -66,45 +67,6 @@ std::string password_digest(const std::string& password) {
         return {};
     }
     return hex_encode(out, sizeof out);
-}
-
-// SCRAM's SaltedPassword = PBKDF2(password, salt, iterations) is the costly part of a login.
-// A reconnect to the same server with the same credentials gets the same salt and iteration
-// count, so the result is kept for the life of the process and handed back to gsasl.
-class SaltedPasswordCache {
-public:
-    struct Key {
-        std::string hash, username, hostname, password_digest, salt, iterations;
-        auto operator<=>(const Key&) const = default;
-    };
-
-    std::optional<std::string> find(const Key& key) {
-        const std::lock_guard lock(mutex_);
-        const auto it = entries_.find(key);
-        if (it == entries_.end()) {
-            return std::nullopt;
-        }
-        return it->second;
-    }
-
-    void store(Key key, std::string salted_password) {
-        const std::lock_guard lock(mutex_);
-        // A process holds a handful of accounts; the bound only keeps a runaway from growing.
-        if (entries_.size() >= max_entries && !entries_.contains(key)) {
-            entries_.clear();
-        }
-        entries_.insert_or_assign(std::move(key), std::move(salted_password));
-    }
-
-private:
-    static constexpr std::size_t max_entries = 1024;
-    std::mutex mutex_;
-    std::map<Key, std::string> entries_;
-};
-
-SaltedPasswordCache& salted_password_cache() {
-    static SaltedPasswordCache cache;
-    return cache;
 }
 
 int on_property(Gsasl* ctx, Gsasl_session* sctx, Gsasl_property prop);
@@ -181,6 +143,7 @@ public:
 
     SaslStep start(const std::string& mech, const std::pair<std::string, std::string>& binding);
     SaslStep step(std::string_view challenge);
+    std::function<void()> precompute(std::string_view challenge);
     SaslStep finish(std::string_view additional);
     int answer(Gsasl_session* sctx, Gsasl_property prop);
 
@@ -202,8 +165,9 @@ private:
     std::string mechanism_;
     std::pair<std::string, std::string> binding_; // only for a -PLUS mechanism
     Gsasl_session* session_ = nullptr;
-    int challenges_ = 0;    // challenges processed by step()
-    bool complete_ = false; // gsasl returned GSASL_OK: nothing more to verify
+    std::shared_ptr<Derived> derived_; // from precompute(), once its work has run
+    int challenges_ = 0;               // challenges processed by step()
+    bool complete_ = false;            // gsasl returned GSASL_OK: nothing more to verify
     bool failed_ = false;
 };
 
@@ -313,6 +277,10 @@ int ClientSession::answer_salted_password(Gsasl_session* sctx) const {
     if (!key) {
         return GSASL_NO_CALLBACK;
     }
+    if (derived_ && !derived_->salted_hex.empty() && derived_->salt_text == key->salt &&
+        derived_->iterations_text == key->iterations) {
+        return gsasl_property_set(sctx, GSASL_SCRAM_SALTED_PASSWORD, derived_->salted_hex.c_str());
+    }
     const auto salted = salted_password_cache().find(*key);
     if (!salted) {
         return GSASL_NO_CALLBACK; // gsasl derives it from the password
@@ -398,10 +366,54 @@ SaslStep ClientSession::step(std::string_view challenge) {
     if (auto refused = unusable("step()")) {
         return *refused;
     }
+    if (is_scram(mechanism_) && challenges_ == 0) {
+        std::string no = iteration_refusal(challenge, options_.max_scram_iterations);
+        if (!no.empty()) {
+            return fail("iteration-count-refused", mechanism_ + ": " + no);
+        }
+    }
     // SCRAM's second challenge is the server-final message, DIGEST-MD5's carries rspauth.
     const bool verifying = expects_server_proof(mechanism_) && challenges_ >= 1;
     ++challenges_;
     return run(challenge, verifying, "challenge");
+}
+
+std::function<void()> ClientSession::precompute(std::string_view challenge) {
+    if (unusable("precompute()") || !is_scram(mechanism_) || challenges_ != 0 ||
+        options_.password.empty() ||
+        !iteration_refusal(challenge, options_.max_scram_iterations).empty()) {
+        return {};
+    }
+    const ServerFirst first = server_first_fields(challenge);
+    const std::string hash_name = scram_hash(mechanism_);
+    const std::string digest = password_digest(options_.password);
+    if (first.salt.empty() || first.iterations.empty() || digest.empty() ||
+        (hash_name != "SHA-1" && hash_name != "SHA-256")) {
+        return {};
+    }
+    const SaltedPasswordCache::Key key{hash_name, options_.username, options_.hostname,
+                                       digest,    first.salt,        first.iterations};
+    if (salted_password_cache().find(key)) {
+        return {};
+    }
+    char* salt = nullptr;
+    std::size_t salt_len = 0;
+    if (gsasl_base64_from(first.salt.data(), first.salt.size(), &salt, &salt_len) != GSASL_OK) {
+        return {};
+    }
+    const GsaslString owned(salt);
+    auto d = std::make_shared<Derived>(
+        Derived{hash_name == "SHA-1" ? GSASL_HASH_SHA1 : GSASL_HASH_SHA256,
+                options_.password,
+                std::string(salt, salt_len),
+                first.salt,
+                first.iterations,
+                static_cast<unsigned>(std::stoul(first.iterations)),
+                {}});
+    derived_ = d;
+    return [d] {
+        derive(*d);
+    };
 }
 
 SaslStep ClientSession::finish(std::string_view additional) {
@@ -534,6 +546,10 @@ std::optional<std::string> SaslClient::choose(const std::vector<std::string>& of
 SaslStep SaslClient::start(const std::string& mechanism,
                            const std::pair<std::string, std::string>& channel_binding) {
     return impl_->session.start(mechanism, channel_binding);
+}
+
+std::function<void()> SaslClient::precompute(std::string_view challenge) {
+    return impl_->session.precompute(challenge);
 }
 
 SaslStep SaslClient::step(std::string_view challenge) {

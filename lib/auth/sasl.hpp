@@ -1,6 +1,8 @@
 // SASL: one small client over gsasl — mechanism choice by our preference, steps, verification.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +22,9 @@ struct SaslOptions {
     // Mechanisms the configuration allows; empty: every mechanism pcj knows.
     std::vector<std::string> allowed;
     bool allow_plaintext_password = false; // PLAIN / a password over an unencrypted stream
+    // SCRAM: a server-first-message asking for more iterations is refused before gsasl sees
+    // it (gsasl takes the count modulo 2^32, and leaks at 0).
+    std::uint32_t max_scram_iterations = 100'000;
 };
 
 // The result of one step.
@@ -51,6 +56,12 @@ public:
     // channel_binding: {type, raw bytes} from TlsSession::channel_binding() (for -PLUS).
     SaslStep start(const std::string& mechanism,
                    const std::pair<std::string, std::string>& channel_binding = {});
+    // The costly part of the step `challenge` would take, to run before step() off the loop
+    // thread: SCRAM's PBKDF2 over the server's salt and iteration count, unless the result is
+    // already cached. The function works on its own copies and is safe to run on any thread;
+    // step() then uses what it computed. Null when there is nothing costly to do (or the
+    // challenge is refused: step() says why).
+    std::function<void()> precompute(std::string_view challenge);
     // A server challenge (already base64-decoded).
     SaslStep step(std::string_view challenge);
     // <success/> with its additional data (decoded): verifies the SCRAM server signature or

@@ -157,6 +157,11 @@ void Config::validate_and_complete() {
     require(rts_timeout.count() >= 0, "rts_timeout", "must not be negative");
     require(max_stanza_size >= 1024, "max_stanza_size", "must be at least 1024 bytes");
     require(max_depth >= 2, "max_depth", "must be at least 2");
+    // A stream header carries about six attributes and declarations.
+    require(max_attributes >= 8, "max_attributes", "must be at least 8");
+    require(max_namespace_declarations >= 2, "max_namespace_declarations", "must be at least 2");
+    require(max_stanza_time.count() >= 0, "max_stanza_time", "must not be negative");
+    require(sasl.max_scram_iterations >= 1, "sasl.max_scram_iterations", "must be at least 1");
     require(tls.client_cert_file.empty() == tls.client_key_file.empty(), "tls.client_key_file",
             "a client certificate needs its key, and a key its certificate");
     for (const auto& pin : tls.pins) {

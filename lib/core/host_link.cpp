@@ -1,6 +1,10 @@
 // HostLink: a protocol module's calls, forwarded to the owner of each while its connection lasts.
 #include "host_link.hpp"
 
+#include <memory>
+
+#include <uv.h>
+
 #include "lifecycle.hpp"
 #include "outbox.hpp"
 #include "session.hpp"
@@ -79,6 +83,44 @@ void HostLink::fail(std::string_view event, Reason reason) {
 
 void HostLink::log(LogLevel level, std::string_view line) {
     emitter_.log(level, line);
+}
+
+namespace {
+
+// One job on libuv's threadpool; owned by its request until the after-work callback.
+struct OffLoopJob {
+    uv_work_t req{};
+    std::function<void()> work;
+    std::function<void()> done;
+};
+
+} // namespace
+
+void HostLink::run_off_loop(std::function<void()> work, std::function<void()> done) {
+    if (!active_) {
+        return;
+    }
+    auto job = std::make_unique<OffLoopJob>();
+    job->work = std::move(work);
+    job->done = std::move(done);
+    job->req.data = job.get();
+    const int rc = uv_queue_work(
+        parts_.stack.loop(), &job->req,
+        [](uv_work_t* req) { static_cast<OffLoopJob*>(req->data)->work(); },
+        [](uv_work_t* req, int) {
+            const std::unique_ptr<OffLoopJob> owned(static_cast<OffLoopJob*>(req->data));
+            try {
+                owned->done(); // checks itself whether its connection still exists
+            } catch (...) {
+                // Nothing may unwind through libuv; the negotiation timeout still runs.
+            }
+        });
+    if (rc != 0) {
+        job->work(); // no threadpool: in place, as without a loop
+        job->done();
+        return;
+    }
+    static_cast<void>(job.release());
 }
 
 } // namespace pcj::detail

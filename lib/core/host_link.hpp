@@ -49,6 +49,8 @@ public:
     void ready() override;
     void fail(std::string_view event, Reason reason) override;
     void log(LogLevel level, std::string_view line) override;
+    // On libuv's threadpool (uv_queue_work); in place when the pool cannot take the job.
+    void run_off_loop(std::function<void()> work, std::function<void()> done) override;
     bool current() const override { return active_; }
     void deactivate() { active_ = false; }
 

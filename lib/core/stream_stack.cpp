@@ -36,8 +36,10 @@ StreamStack::StreamStack(uv_loop_s* loop, const Config& config, Emitter& emitter
         tls_possible_ = true;
     }
     transport_ = std::make_unique<Transport>(loop_, transport_callbacks());
-    xml_ =
-        std::make_unique<XmlStream>(parser_callbacks(), config_.max_stanza_size, config_.max_depth);
+    xml_ = std::make_unique<XmlStream>(
+        parser_callbacks(),
+        XmlStream::Limits{config_.max_stanza_size, config_.max_depth, config_.max_attributes,
+                          config_.max_namespace_declarations, config_.max_stanza_time});
 }
 
 Transport::Callbacks StreamStack::transport_callbacks() {

@@ -91,6 +91,7 @@ public:
     std::string_view feeding() const { return feeding_; }
     std::chrono::steady_clock::time_point last_received() const { return last_received_; }
     void release(); // every libuv handle, before the loop closes
+    uv_loop_s* loop() const { return loop_; }
 
 private:
     Transport::Callbacks transport_callbacks();

@@ -210,6 +210,8 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     std::string pending_;
     std::size_t buffered_ = 0;
     std::uint64_t bytes_read_ = 0;
+    unsigned full_reads_ = 0;   // full buffers read in a row, within this turn's budget
+    bool budget_spent_ = false; // the last buffer was declined: ENOBUFS is no error
     std::uint64_t bytes_written_ = 0;
     std::uint64_t bytes_queued_ = 0;
     Deferred deferred_ = Deferred::none;

@@ -14,6 +14,12 @@ namespace {
 // therefore carries no read buffer at all, which matters for tens of thousands of connections.
 constexpr std::size_t read_buffer_size = 64 * 1024;
 
+// A read budget per loop turn: libuv reads a readable socket up to 32 times in a row (2 MiB
+// with this buffer) before it looks at the next one. After this many full reads the transport
+// declines the next buffer, so libuv moves on; the socket is still readable and is read again
+// on the next turn (libuv polls level-triggered), after the other connections of the loop.
+constexpr unsigned max_full_reads_per_turn = 4; // 256 KiB
+
 char* shared_read_buffer() {
     thread_local std::unique_ptr<char[]> buffer(new char[read_buffer_size]);
     return buffer.get();
@@ -31,7 +37,14 @@ constexpr std::size_t max_buf_len = std::size_t{1} << 30;
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-void Transport::Impl::on_alloc(uv_handle_t*, std::size_t, uv_buf_t* buf) {
+void Transport::Impl::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    Impl* impl = handle->data != nullptr ? static_cast<TcpBox*>(handle->data)->owner : nullptr;
+    if (impl != nullptr && impl->full_reads_ >= max_full_reads_per_turn) {
+        impl->full_reads_ = 0;
+        impl->budget_spent_ = true;
+        *buf = uv_buf_init(nullptr, 0); // libuv reports UV_ENOBUFS and moves on
+        return;
+    }
     try {
         *buf = uv_buf_init(shared_read_buffer(), static_cast<unsigned>(read_buffer_size));
     } catch (...) {
@@ -51,13 +64,20 @@ void Transport::Impl::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t
 }
 
 void Transport::Impl::read_finished(ssize_t nread) {
+    if (nread == UV_ENOBUFS && budget_spent_) {
+        budget_spent_ = false;
+        return; // the budget of this turn is spent: read on in the next one
+    }
     if (nread > 0) {
         const auto n = static_cast<std::size_t>(nread);
         bytes_read_ += n;
+        // A short read ends libuv's reads of this socket for the turn.
+        full_reads_ = n == read_buffer_size ? full_reads_ + 1 : 0;
         emit(cb_.on_data, std::string_view(shared_read_buffer(), n));
         return;
     }
     if (nread == 0) {
+        full_reads_ = 0;
         return; // EAGAIN: nothing this time
     }
     const int err = static_cast<int>(nread);

@@ -56,15 +56,26 @@ Node Node::text_node(std::string text) {
     return n;
 }
 
+namespace {
+
+// The colon that ends a prefix, or npos. libxml2 reads "a:" and ":a" (not namespace-well-formed)
+// as unprefixed names in the default namespace, so a colon first or last is part of the name.
+std::size_t prefix_colon(std::string_view n) {
+    const auto colon = n.find(':');
+    return colon == 0 || colon + 1 >= n.size() ? std::string_view::npos : colon;
+}
+
+} // namespace
+
 std::string_view Node::local_name() const {
     std::string_view n = name_;
-    auto colon = n.find(':');
+    auto colon = prefix_colon(n);
     return colon == std::string_view::npos ? n : n.substr(colon + 1);
 }
 
 std::string_view Node::prefix() const {
     std::string_view n = name_;
-    auto colon = n.find(':');
+    auto colon = prefix_colon(n);
     return colon == std::string_view::npos ? std::string_view{} : n.substr(0, colon);
 }
 
@@ -172,7 +183,12 @@ Node& Node::set_text(std::string text) {
 
 // -- serialisation -------------------------------------------------------------------------
 
-void append_escaped(std::string& out, std::string_view text) {
+namespace {
+
+// Text and attribute values alike: the five special characters, and a carriage return, which a
+// parser would otherwise turn into a line feed. In an attribute value a parser also turns tabs
+// and line feeds into spaces, so there they are written as references too.
+template <bool Attribute> void escape(std::string& out, std::string_view text) {
     const char* run = text.data();
     const char* const end = run + text.size();
     for (const char* p = run; p != end; ++p) {
@@ -193,6 +209,19 @@ void append_escaped(std::string& out, std::string_view text) {
         case '\'':
             rep = "&apos;";
             break;
+        case '\r':
+            rep = "&#13;";
+            break;
+        case '\n':
+            if (!Attribute)
+                continue;
+            rep = "&#10;";
+            break;
+        case '\t':
+            if (!Attribute)
+                continue;
+            rep = "&#9;";
+            break;
         default:
             continue;
         }
@@ -201,6 +230,16 @@ void append_escaped(std::string& out, std::string_view text) {
         run = p + 1;
     }
     out.append(run, end);
+}
+
+} // namespace
+
+void append_escaped(std::string& out, std::string_view text) {
+    escape<false>(out, text);
+}
+
+void append_attribute_escaped(std::string& out, std::string_view text) {
+    escape<true>(out, text);
 }
 
 namespace {
@@ -220,7 +259,7 @@ std::string_view open_tag(const Node& n, std::string& out, std::string_view inhe
         child_ns = n.ns();
         if (n.ns() != inherited) {
             out.append(" xmlns=\"");
-            append_escaped(out, n.ns());
+            append_attribute_escaped(out, n.ns());
             out.push_back('"');
         }
     }
@@ -233,7 +272,7 @@ std::string_view open_tag(const Node& n, std::string& out, std::string_view inhe
         out.push_back(' ');
         out.append(name);
         out.append("=\"");
-        append_escaped(out, value);
+        append_attribute_escaped(out, value);
         out.push_back('"');
     }
     return child_ns;
@@ -347,13 +386,15 @@ std::string attr_value(const xmlAttr* a) {
 // bounded too.
 Node convert(const xmlNode* el) {
     Node n(qualified(el->ns ? el->ns->prefix : nullptr, el->name),
-           el->ns ? to_str(el->ns->href) : std::string{});
+           el->ns ? detail::unescape_amp(to_str(el->ns->href)) : std::string{});
     for (const xmlAttr* a = el->properties; a; a = a->next)
         n.set_attr(qualified(a->ns ? a->ns->prefix : nullptr, a->name), attr_value(a));
     // The default namespace declaration is ns(); prefix declarations stay as attributes.
     for (const xmlNs* d = el->nsDef; d; d = d->next) {
         if (d->prefix)
-            n.set_attr("xmlns:" + to_str(d->prefix), to_str(d->href));
+            n.set_attr("xmlns:" + to_str(d->prefix), detail::unescape_amp(to_str(d->href)));
+        else if (d->href == nullptr || *d->href == 0)
+            n.set_attr("xmlns", ""); // xmlns='': no namespace, not the parent's (kept to write)
     }
     for (const xmlNode* c = el->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE)

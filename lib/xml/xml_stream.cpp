@@ -14,6 +14,7 @@
 #include <libxml/xmlerror.h>
 
 #include "node_access.hpp"
+#include "tag_scanner.hpp"
 
 namespace pcj::detail {
 
@@ -29,6 +30,13 @@ constexpr std::size_t max_slice = 4 * 1024;
 // libxml2 interns every element, attribute and prefix name of a stream in a dictionary that
 // lives as long as the parser; a peer inventing new names in each stanza would grow it forever.
 constexpr int max_distinct_names = 50000;
+
+// What an element and an attribute count towards max_stanza_size besides their names and
+// values: about what they cost to parse and hold. Parsing is linear in the elements and
+// attributes rather than in the bytes, so a megabyte of "<a/>" cost 200 ms when each counted
+// its 7 bytes; weighed like this, no stanza within the default size costs much over 10 ms.
+constexpr std::size_t element_weight = 64;
+constexpr std::size_t attribute_weight = 32;
 
 // Namespace URIs remembered per parser; a peer inventing more gets a fresh string each time.
 constexpr std::size_t max_cached_namespaces = 32;
@@ -51,22 +59,8 @@ std::string_view qualified(std::string& out, const xmlChar* prefix, const xmlCha
     return out;
 }
 
-// Without entity substitution libxml2 hands an attribute value's '&' over as "&#38;" (it
-// expects xmlStringGetNodeList to reparse it). Every '&' in the value starts such a sequence,
-// because any other reference has already been replaced or refused. Written into out, reusing
-// its capacity.
 void attribute_value(std::string& out, const xmlChar* begin, const xmlChar* end) {
-    std::string_view raw = view(begin, end);
-    if (raw.find('&') == std::string_view::npos) {
-        out.assign(raw);
-        return;
-    }
-    out.clear();
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        out.push_back(raw[i]);
-        if (raw[i] == '&' && raw.substr(i, 5) == "&#38;")
-            i += 4;
-    }
+    unescape_amp(out, view(begin, end));
 }
 
 using SharedNs = std::shared_ptr<const std::string>;
@@ -96,9 +90,12 @@ struct XmlStream::Impl {
         std::string text;
     };
 
-    Impl(Callbacks callbacks, std::size_t max_size, std::size_t max_nesting)
-        : cb(std::move(callbacks)), max_stanza_size(max_size), max_depth(max_nesting),
-          slice(std::clamp(max_size, min_slice, max_slice)) {
+    Impl(Callbacks callbacks, const Limits& limits)
+        : cb(std::move(callbacks)), max_stanza_size(limits.max_stanza_size),
+          max_depth(limits.max_depth), max_ns_decls(limits.max_namespace_declarations),
+          max_time(limits.max_stanza_time),
+          slice(std::clamp(limits.max_stanza_size, min_slice, max_slice)),
+          scanner(limits.max_attributes) {
         init_libxml2_once();
     }
 
@@ -111,7 +108,19 @@ struct XmlStream::Impl {
     Callbacks cb;
     const std::size_t max_stanza_size;
     const std::size_t max_depth;
+    const std::size_t max_ns_decls;
+    const std::chrono::milliseconds max_time;
     const std::size_t slice;
+    TagScanner scanner;
+
+    // When the stanza (or header) now arriving began: set by the first byte after the previous
+    // stanza, cleared when nothing is left half-received.
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> arriving_since;
+    Clock::time_point now; // when the current feed() began
+    std::size_t stanza_ns_decls = 0;
+    std::string root_local; // the stream root, to recognise a second header inside the stream
+    std::string root_uri;
 
     xmlParserCtxtPtr ctxt = nullptr;
     std::vector<xmlParserCtxtPtr> retired; // stopped parsers that may still be on the stack
@@ -159,7 +168,9 @@ struct XmlStream::Impl {
 
 private:
     bool start_parser();
+    bool parse_slice(std::string_view bytes);
     bool after_chunk();
+    void check_time();
     bool finish_feed(bool ok);
     void fail(const char* condition, std::string text);
     void refuse(const char* condition, std::string text);
@@ -231,16 +242,61 @@ bool XmlStream::Impl::feed(std::string_view data) {
         return finish_feed(false);
     const unsigned gen = generation;
     ++feeding;
+    if (max_time.count() > 0) {
+        now = Clock::now();
+        if (!arriving_since)
+            arriving_since = now;
+    }
     while (!data.empty()) {
         const std::size_t n = std::min(data.size(), slice);
-        xmlParseChunk(ctxt, data.data(), static_cast<int>(n), 0);
+        const bool go_on = parse_slice(data.substr(0, n));
         data.remove_prefix(n);
         // A callback that called reset() (or destroyed us) discards the rest of the chunk.
-        if (thrown || gen != generation || !after_chunk())
+        if (!go_on || thrown || gen != generation || !after_chunk())
             break;
     }
+    if (!thrown && gen == generation && !failed && max_time.count() > 0)
+        check_time();
     --feeding;
     return finish_feed(failures == failures_before);
+}
+
+// Hands one slice to libxml2, up to the start tag that holds too many attributes if there is
+// one: the stanzas before it are still delivered. False when the stream has failed.
+bool XmlStream::Impl::parse_slice(std::string_view bytes) {
+    const std::size_t over = scanner.scan(bytes);
+    if (over == std::string_view::npos) {
+        xmlParseChunk(ctxt, bytes.data(), static_cast<int>(bytes.size()), 0);
+        return true;
+    }
+    const unsigned gen = generation;
+    if (over > 0) {
+        xmlParseChunk(ctxt, bytes.data(), static_cast<int>(over), 0);
+        if (thrown || gen != generation || !after_chunk())
+            return false;
+    }
+    if (scanner.refusal() == TagScanner::Refusal::dtd) {
+        fail("restricted-xml", "a DTD is not allowed in XMPP");
+    } else {
+        fail("policy-violation", "a start tag with more than " +
+                                     std::to_string(scanner.max_attributes()) +
+                                     " attributes and namespace declarations");
+    }
+    return false;
+}
+
+// Between stanzas with nothing half-received the clock stops; otherwise the stanza arriving
+// must be complete within max_time of its first byte.
+void XmlStream::Impl::check_time() {
+    if (!ctxt || (depth <= 1 && unconsumed() == 0)) {
+        arriving_since.reset();
+        return;
+    }
+    if (arriving_since && now - *arriving_since > max_time) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(max_time).count();
+        fail("policy-violation", "a stanza still incomplete " + std::to_string(ms) +
+                                     " ms after its first byte (max_stanza_time)");
+    }
 }
 
 // Looks at what libxml2 left behind after one slice; false when the stream has failed.
@@ -397,6 +453,9 @@ void XmlStream::Impl::free_parsers() {
 
 void XmlStream::Impl::clear_stream_state() {
     depth = 0;
+    scanner.reset();
+    arriving_since.reset();
+    stanza_ns_decls = 0;
     open.clear();
     release_storage();
     stanza_bytes = 0;
@@ -439,6 +498,20 @@ void XmlStream::Impl::start_element(const xmlChar* local, const xmlChar* prefix,
                "elements nested deeper than " + std::to_string(max_depth) + " levels");
         return;
     }
+    if (depth == 1) {
+        stanza_ns_decls = 0;
+        if (local && view(local) == root_local && view(uri) == root_uri) {
+            refuse("invalid-xml", "a second stream header inside the stream (<" +
+                                      std::string(name) + ">): the stream was not restarted");
+            return;
+        }
+    }
+    stanza_ns_decls += static_cast<std::size_t>(nb_ns);
+    if (stanza_ns_decls > max_ns_decls) {
+        refuse("policy-violation", "a stanza with more than " + std::to_string(max_ns_decls) +
+                                       " namespace declarations");
+        return;
+    }
     Node* el;
     if (depth == 1) {
         if (!building)
@@ -454,7 +527,7 @@ void XmlStream::Impl::start_element(const xmlChar* local, const xmlChar* prefix,
     NodeAccess::set_ns(*el, namespace_of(uri));
     open.push_back(Open{el, 0});
     ++depth;
-    stanza_bytes += 2 * name.size() + 5; // roughly "<name></name>"
+    stanza_bytes += 2 * name.size() + element_weight; // "<name></name>" and its Node
     add_attributes(*el, nb_ns, ns, nb_attrs, attrs, false);
     over_limit();
 }
@@ -490,7 +563,7 @@ const SharedNs& XmlStream::Impl::namespace_of(const xmlChar* uri) {
         if (c.key == uri && (c.interned || *c.ns == view(uri)))
             return c.ns;
     }
-    const std::string_view text = view(uri);
+    std::string text = unescape_amp(view(uri));
     SharedNs shared;
     for (const CachedNs& c : namespaces) {
         if (*c.ns == text) {
@@ -499,7 +572,7 @@ const SharedNs& XmlStream::Impl::namespace_of(const xmlChar* uri) {
         }
     }
     if (!shared)
-        shared = shared_ns(std::string(text));
+        shared = shared_ns(std::move(text));
     if (namespaces.size() >= max_cached_namespaces) {
         uncached_ns = std::move(shared);
         return uncached_ns;
@@ -515,13 +588,16 @@ void XmlStream::Impl::start_stream(std::string_view name, const xmlChar* uri, in
     depth = 1;
     if (replaying)
         return;
+    root_local.assign(
+        name.substr(name.find(':') == std::string_view::npos ? 0 : name.find(':') + 1));
+    root_uri.assign(view(uri));
     resume_tag.assign("<");
     resume_tag.append(name);
     for (int i = 0; i < nb_ns; ++i) {
         resume_tag.append(ns[2 * i] ? " xmlns:" : " xmlns");
         resume_tag.append(view(ns[2 * i]));
         resume_tag.append("=\"");
-        append_escaped(resume_tag, view(ns[2 * i + 1]));
+        append_attribute_escaped(resume_tag, unescape_amp(view(ns[2 * i + 1])));
         resume_tag.push_back('"');
     }
     resume_tag.push_back('>');
@@ -546,11 +622,13 @@ void XmlStream::Impl::add_attributes(Node& el, int nb_ns, const xmlChar** ns, in
         Node::Attribute& slot = next_attribute(list, used);
         slot.first.assign(qualified(scratch, a[1], a[0]));
         attribute_value(slot.second, a[3], a[4]);
-        stanza_bytes += slot.first.size() + slot.second.size() + 4;
+        stanza_bytes += slot.first.size() + slot.second.size() + attribute_weight;
     }
     for (int i = 0; i < nb_ns; ++i) {
         const xmlChar* prefix = ns[2 * i];
-        if (!prefix && !keep_default_ns)
+        // A stanza's default declaration is its ns(); only xmlns='' (no namespace, not the
+        // parent's) is kept as an attribute, so that it is written back out.
+        if (!prefix && !keep_default_ns && ns[2 * i + 1] != nullptr && ns[2 * i + 1][0] != 0)
             continue;
         Node::Attribute& slot = next_attribute(list, used);
         slot.first.assign("xmlns");
@@ -558,8 +636,8 @@ void XmlStream::Impl::add_attributes(Node& el, int nb_ns, const xmlChar** ns, in
             slot.first.push_back(':');
             slot.first.append(view(prefix));
         }
-        slot.second.assign(view(ns[2 * i + 1]));
-        stanza_bytes += slot.first.size() + slot.second.size() + 4;
+        unescape_amp(slot.second, view(ns[2 * i + 1]));
+        stanza_bytes += slot.first.size() + slot.second.size() + attribute_weight;
     }
     while (list.size() > used) {
         spare_attrs.push_back(std::move(list.back()));
@@ -598,6 +676,8 @@ void XmlStream::Impl::end_element() {
         return;
     }
     stanza_bytes = 0;
+    if (max_time.count() > 0)
+        arriving_since = now; // whatever follows in this read began arriving now, at the latest
     deliver();
 }
 
@@ -719,6 +799,12 @@ void XmlStream::Impl::on_error(void* ctx, xmlErrorPtr error) {
         return;
     guarded(ctx, [error](Impl& s) {
         s.stopped = true;
+        // "<?xml …?>" inside the root is how a second stream header usually begins.
+        if (error->code == XML_ERR_RESERVED_XML_NAME && s.depth >= 1) {
+            s.pending = Pending{"invalid-xml", "a second stream header inside the stream (an XML "
+                                               "declaration): the stream was not restarted"};
+            return;
+        }
         s.pending = Pending{"not-well-formed", trimmed(error->message)};
     });
 }
@@ -746,8 +832,11 @@ xmlSAXHandler* XmlStream::Impl::sax_handler() {
 
 // -- public face -----------------------------------------------------------------------------
 
+XmlStream::XmlStream(Callbacks callbacks, Limits limits)
+    : impl_(std::make_unique<Impl>(std::move(callbacks), limits)) {}
+
 XmlStream::XmlStream(Callbacks callbacks, std::size_t max_stanza_size, std::size_t max_depth)
-    : impl_(std::make_unique<Impl>(std::move(callbacks), max_stanza_size, max_depth)) {}
+    : XmlStream(std::move(callbacks), Limits{max_stanza_size, max_depth, 64, 64, {}}) {}
 
 // Destroyed from inside one of its own callbacks, the parser state must outlive this object
 // until libxml2 has unwound: the Impl then deletes itself when the outermost feed() returns.

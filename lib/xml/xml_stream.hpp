@@ -1,6 +1,7 @@
 // XmlStream: the incremental XMPP stream parser on libxml2's push parser (SAX2).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -30,6 +31,12 @@ namespace pcj::detail {
 // end (an unterminated tag, comment or text) counts towards max_stanza_size, so memory stays
 // bounded however the peer splits its bytes.
 //
+// Also bounded (Limits): the attributes and namespace declarations of one start tag (counted on
+// the raw bytes, before libxml2's quadratic duplicate check sees them), the namespace
+// declarations of one stanza, and the time one stanza (or the header) may take to arrive,
+// checked whenever bytes arrive: each ends the stream with "policy-violation". A second stream
+// header inside the stream ends it with "invalid-xml".
+//
 // Callbacks may call reset() or feed(), and may destroy the XmlStream. An exception thrown by a
 // callback stops parsing, leaves the stream failed (without on_error) and is rethrown by feed().
 class XmlStream {
@@ -46,6 +53,16 @@ public:
         std::function<void(const Reason& reason)> on_error;
     };
 
+    struct Limits {
+        std::size_t max_stanza_size = 1024 * 1024;
+        std::size_t max_depth = 64;
+        std::size_t max_attributes = 64;              // per start tag, declarations included
+        std::size_t max_namespace_declarations = 64;  // per stanza
+        std::chrono::milliseconds max_stanza_time{0}; // zero: no limit
+    };
+
+    XmlStream(Callbacks callbacks, Limits limits);
+    // The other limits at their defaults, and no time limit.
     XmlStream(Callbacks callbacks, std::size_t max_stanza_size, std::size_t max_depth);
     ~XmlStream();
     XmlStream(const XmlStream&) = delete;

@@ -1,6 +1,7 @@
 // The interface every connection type implements, and what the core offers it (ProtocolHost).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +46,14 @@ public:
     // touch the connection afterwards.
     virtual void fail(std::string_view event, Reason reason) = 0;
     virtual void log(LogLevel level, std::string_view line) = 0;
+    // Runs `work` off the loop thread (the core uses libuv's threadpool), then `done` on the
+    // loop thread. Meant for costly pure computation such as SCRAM's PBKDF2, so that one
+    // connection's login does not stall the others on its loop. `done` must check that its
+    // owner still exists. Without a loop (this default) both run at once, in place.
+    virtual void run_off_loop(std::function<void()> work, std::function<void()> done) {
+        work();
+        done();
+    }
     // False once the connection this module was made for has been replaced or closed: every
     // call above is then a no-op, so code that resumes after an event handler is harmless.
     virtual bool current() const = 0;

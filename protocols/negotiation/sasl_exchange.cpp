@@ -18,6 +18,7 @@ SaslOptions sasl_options(const Config& c) {
     o.hostname = c.hostname;
     o.allowed = c.sasl.mechanisms;
     o.allow_plaintext_password = c.sasl.allow_plaintext_password;
+    o.max_scram_iterations = c.sasl.max_scram_iterations;
     return o;
 }
 
@@ -90,6 +91,11 @@ SaslExchange::Outcome SaslExchange::handle(const Node& node, Reason* why) {
     if (client_ == nullptr || (local != "challenge" && local != "success")) {
         return Outcome::pending; // not part of an exchange we started
     }
+    if (busy_) {
+        *why = {"sasl", 0, "unexpected-challenge",
+                "the " + peer_ + " sent <" + node.name() + "/> before pcj answered its challenge"};
+        return Outcome::failed;
+    }
     report(local == "success" ? xs::SASL_SUCCESS : xs::SASL_CHALLENGE, &node, 0);
     if (!host_.current()) {
         return Outcome::pending; // a handler replaced the connection
@@ -109,7 +115,27 @@ SaslExchange::Outcome SaslExchange::handle(const Node& node, Reason* why) {
         }
         return Outcome::succeeded;
     }
-    SaslStep step = client_->step(*data);
+    if (auto work = client_->precompute(*data)) {
+        busy_ = true;
+        const std::weak_ptr<bool> alive = alive_;
+        host_.run_off_loop(std::move(work), [this, alive, challenge = std::move(*data)] {
+            if (alive.expired()) {
+                return; // the connection is gone
+            }
+            busy_ = false;
+            Reason later;
+            if (host_.current() && answer(challenge, &later) == Outcome::failed) {
+                host_.fail(ev::AUTHFAIL, std::move(later));
+            }
+        });
+        return Outcome::pending;
+    }
+    return answer(*data, why);
+}
+
+// Runs one challenge through the client and sends the response.
+SaslExchange::Outcome SaslExchange::answer(const std::string& challenge, Reason* why) {
+    SaslStep step = client_->step(challenge);
     if (step.kind == SaslStep::Kind::failed) {
         host_.send(Node("abort", std::string(ns_sasl)));
         *why = step.reason;

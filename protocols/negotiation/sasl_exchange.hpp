@@ -23,6 +23,11 @@ inline constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
 // element, the mechanism and the reason) for the peer's <failure/>, and xs::SASL_RESPONSE for
 // each <response/> sent — with the mechanism and the base64 length only, and no node: a
 // response may carry the password (PLAIN's is one).
+//
+// SCRAM's PBKDF2 runs off the loop thread (ProtocolHost::run_off_loop) after the server-first
+// challenge; the response follows when it is done, and if that step fails the exchange itself
+// fails the connection with PCJ_AUTHFAIL. A <challenge/> or <success/> arriving meanwhile is a
+// protocol error (unexpected-challenge).
 class SaslExchange {
 public:
     enum class Outcome { pending, succeeded, failed };
@@ -39,6 +44,7 @@ public:
     Outcome handle(const Node& node, Reason* why);
 
 private:
+    Outcome answer(const std::string& challenge, Reason* why);
     void report(std::string_view event, const Node* node, std::size_t length,
                 const Reason* reason = nullptr);
 
@@ -46,6 +52,9 @@ private:
     std::string peer_;
     std::string mechanism_;
     std::unique_ptr<SaslClient> client_;
+    bool busy_ = false; // hashing off the loop thread; the response is not sent yet
+    // Expires with this object, so that the end of work off the loop finds it gone.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace pcj::detail
