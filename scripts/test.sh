@@ -107,8 +107,9 @@ if ((status == 0)); then
     # Only what the sanitizer suites run is built here (not the integration tests).
     if setup_and_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
         -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled \
-        -- test/unit_tests test/protocol_tests; then
-        run_tests build-asan --no-rebuild --suite unit --suite protocol || status=1
+        -- test/unit_tests test/protocol_tests fuzz/fuzz_xml_stream fuzz/fuzz_xmpp fuzz/fuzz_legacy \
+        fuzz/fuzz_j14 fuzz/fuzz_j2 fuzz/fuzz_sasl fuzz/fuzz_route fuzz/fuzz_xpath fuzz/fuzz_node; then
+        run_tests build-asan --no-rebuild --suite unit --suite protocol --suite fuzz || status=1
     else
         status=1
     fi
