@@ -2,6 +2,7 @@
 // more than a forward.
 #include "component_impl.hpp"
 
+#include <csignal>
 #include <uv.h>
 
 #include "ids.hpp"
@@ -11,7 +12,22 @@ namespace pcj::detail {
 
 namespace {
 
+// A write to a socket the peer has reset raises SIGPIPE, whose default action ends the process;
+// libuv cannot ask the kernel not to (it writes with writev). A daemon whose server dies must
+// get EPIPE instead: a component being made sets SIGPIPE to be ignored while it has its
+// default action; a handler the application installed is left alone (doc/guide.md).
+void ignore_default_sigpipe() {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+        struct sigaction ignore {};
+        ignore.sa_handler = SIG_IGN;
+        sigemptyset(&ignore.sa_mask);
+        sigaction(SIGPIPE, &ignore, nullptr);
+    }
+}
+
 Config validated(Config config) {
+    ignore_default_sigpipe();
     config.validate_and_complete();
     return config;
 }

@@ -2,12 +2,15 @@
 // deferred, reverse-order freeing.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "emitter.hpp"
 #include "graveyard.hpp"
+#include "pcj/component.hpp"
 
 using namespace pcj;
 using namespace pcj::detail;
@@ -83,4 +86,44 @@ TEST_CASE("graveyard: guarded keeps an exception from escaping and logs it", "[c
     CHECK(freed == std::vector<std::string>{"module"}); // the scope ended despite the throw
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].find("test callback: boom") != std::string::npos);
+}
+
+namespace {
+void on_sigpipe(int) {}
+
+pcj::Config sigpipe_config() {
+    pcj::Config cfg;
+    cfg.connection_type = pcj::ConnectionType::JABBERD14_COMPONENT;
+    cfg.ip = "127.0.0.1";
+    cfg.port = 5347;
+    cfg.hostname = "component.localhost";
+    cfg.password = "secret";
+    return cfg;
+}
+
+void set_sigpipe(void (*handler)(int)) {
+    struct sigaction sa {};
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    REQUIRE(sigaction(SIGPIPE, &sa, nullptr) == 0);
+}
+
+void (*sigpipe_handler())(int) {
+    struct sigaction sa {};
+    REQUIRE(sigaction(SIGPIPE, nullptr, &sa) == 0);
+    return sa.sa_handler;
+}
+} // namespace
+
+TEST_CASE("a component makes SIGPIPE harmless unless the application installed a handler",
+          "[core]") {
+    struct sigaction saved {};
+    REQUIRE(sigaction(SIGPIPE, nullptr, &saved) == 0);
+    set_sigpipe(SIG_DFL);
+    { pcj::Component component(sigpipe_config()); }
+    CHECK(sigpipe_handler() == SIG_IGN); // a write to a reset socket gives EPIPE, not death
+    set_sigpipe(on_sigpipe);
+    { pcj::Component component(sigpipe_config()); }
+    CHECK(sigpipe_handler() == on_sigpipe); // the application's own handler stays
+    REQUIRE(sigaction(SIGPIPE, &saved, nullptr) == 0);
 }
