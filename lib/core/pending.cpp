@@ -1,4 +1,5 @@
-// PendingTable: ids that never collide with a pending one (PCJ bug 4), and deadlines.
+// PendingTable: ids that never collide with a pending one (PCJ corrupted its table on one:
+// doc/origins.md, bug 4), and deadlines.
 #include "pending.hpp"
 
 #include "ids.hpp"

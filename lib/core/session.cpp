@@ -1,6 +1,6 @@
-// SessionKeeper: the session state of seeds/002 (Prosody's session structure), the roster
-// (RFC 6121 §2: fetch, pushes and their acknowledgement) and the session's own presence
-// (RFC 6121 §4: the last undirected presence sent).
+// SessionKeeper: the session state modelled on Prosody's session structure (doc/origins.md), the
+// roster (RFC 6121 §2: fetch, pushes and their acknowledgement) and the session's own presence (RFC
+// 6121 §4: the last undirected presence sent).
 #include "session.hpp"
 
 #include <charconv>

@@ -1,5 +1,5 @@
-// SessionKeeper: keeps a component's Session (seeds/002) current from what passes on the
-// connection, and fetches and maintains the roster (RFC 6121).
+// SessionKeeper: keeps a component's Session (modelled on Prosody's, doc/session.md) current from
+// what passes on the connection, and fetches and maintains the roster (RFC 6121).
 #pragma once
 
 #include <cstdint>

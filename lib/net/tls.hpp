@@ -29,8 +29,8 @@ struct TlsOptions {
 //
 // pcj reads the CA file, the files of the CA directory, the client certificate and its key
 // itself (GnuTLS gets their contents), so that each open and read can be reported as a socket
-// record (seeds/004: EVENT_OPEN_FILE, EVENT_FILE_OPENED, EVENT_DATA_READ). The system trust
-// store is read by GnuTLS and reported by nothing.
+// record (the socket records of doc/origins.md: EVENT_OPEN_FILE, EVENT_FILE_OPENED,
+// EVENT_DATA_READ). The system trust store is read by GnuTLS and reported by nothing.
 class TlsCredentials {
 public:
     // Receives a record (code, source file, name, purpose, bytes, total; no id) for each step of

@@ -183,7 +183,8 @@ void XmlStream::Impl::end_element() {
         return;
     --depth;
     if (depth == 0) {
-        // The root's end tag: the stream is over. Never a new stream start (PCJ bugs 13, 14).
+        // The root's end tag: the stream is over. Never a new stream start (PCJ took it for one:
+        // doc/origins.md, bugs 13 and 14).
         clear_stream_state();
         if (cb.on_stream_end)
             cb.on_stream_end();

@@ -18,11 +18,11 @@ inline constexpr std::string_view ns_sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
 // The caller owns the state machine around it: on `succeeded` it fires PCJ_AUTHSUCCESS and
 // restarts the stream, on `failed` it fails with PCJ_AUTHFAIL and the reason.
 //
-// It fires seeds/000's xs::SASL_CHALLENGE and xs::SASL_SUCCESS (the element, and a SaslStep
-// with the mechanism and the element's base64 text) as each arrives, xs::SASL_FAILURE (the
-// element, the mechanism and the reason) for the peer's <failure/>, and xs::SASL_RESPONSE for
-// each <response/> sent — with the mechanism and the base64 length only, and no node: a
-// response may carry the password (PLAIN's is one).
+// It fires the stream events (doc/origins.md) xs::SASL_CHALLENGE and xs::SASL_SUCCESS (the element,
+// and a SaslStep with the mechanism and the element's base64 text) as each arrives,
+// xs::SASL_FAILURE (the element, the mechanism and the reason) for the peer's <failure/>, and
+// xs::SASL_RESPONSE for each <response/> sent — with the mechanism and the base64 length only, and
+// no node: a response may carry the password (PLAIN's is one).
 //
 // SCRAM's PBKDF2 runs off the loop thread (ProtocolHost::run_off_loop) after the server-first
 // challenge; the response follows when it is done, and if that step fails the exchange itself

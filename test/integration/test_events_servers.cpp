@@ -1,4 +1,4 @@
-// seeds/000's connection and stream events and seeds/004's socket records against real servers:
+// The connection and stream events and the socket records (doc/origins.md) against real servers:
 // the exact sequence of a STARTTLS + SCRAM login on Prosody with its payloads, the two
 // certificate failures, an accepted XEP-0114 handshake, and a reconnect.
 #include <catch2/catch.hpp>

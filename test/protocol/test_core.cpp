@@ -226,7 +226,8 @@ TEST_CASE("core: shutdown fires each shutdown event once, and a later connect st
           "PCJ_STREAMEND PCJ_SHUTDOWN_START PCJ_SOCKETDISCONNECT PCJ_SHUTDOWN_FINISH");
     CHECK_FALSE(rec.has(ev::SOCKETFAIL)); // the peer's close was expected
 
-    // Connect again: READY again, and writes no longer produce shutdown events (PCJ bug 7).
+    // Connect again: READY again, and writes no longer produce shutdown events (PCJ did:
+    // doc/origins.md, bug 7).
     rec.clear();
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready(); }));

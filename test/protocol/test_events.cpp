@@ -1,4 +1,4 @@
-// seeds/000's connection and stream events and seeds/004's socket records against a scripted
+// The connection and stream events and the socket records (doc/origins.md) against a scripted
 // peer: exact sequences, payloads, and the branches no real server produces on demand.
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,6 @@
-// seeds/004's file records and the TLS events of a failed handshake against a scripted peer:
-// the CA file read at the first TLS start, cached per process, and one that cannot be used.
+// The socket records for files (doc/origins.md) and the TLS events of a failed handshake against a
+// scripted peer: the CA file read at the first TLS start, cached per process, and one that cannot
+// be used.
 #include <catch2/catch.hpp>
 
 #include <cstdio>

@@ -1,4 +1,4 @@
-// Session state (seeds/002) and own presence against a scripted server (the roster is in
+// Session state (doc/session.md) and own presence against a scripted server (the roster is in
 // test_roster.cpp); and the event queue drained by another thread during a live login (the
 // [door] suite runs it under TSan).
 #include <catch2/catch.hpp>

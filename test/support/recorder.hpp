@@ -48,7 +48,7 @@ public:
         std::vector<std::string> out;
         for (const auto& s : seen) {
             if (!s.name.starts_with("PCJ_")) {
-                continue; // the seeds' other families: see names_in()
+                continue; // the other event families (doc/origins.md): see names_in()
             }
             if (!with_nodes &&
                 (s.name == ev::NODESENT || s.name == ev::NODERECEIVED || s.name == ev::NODEQUEUED ||

@@ -39,7 +39,7 @@ TEST_CASE("pending: a duplicate id gets a new one and both requests keep their r
     const std::string idb = t.add(b, rb);
     CHECK(ida == "dup");
     CHECK(idb != "dup");
-    CHECK(b.attr("id") == idb); // the wire carries the id the table holds (PCJ bug 4)
+    CHECK(b.attr("id") == idb); // the wire carries the id the table holds (doc/origins.md, bug 4)
     auto first = t.take("dup");
     REQUIRE(first);
     CHECK(first->event == "rts_a");

@@ -164,7 +164,8 @@ TEST_CASE("xml_stream: attribute values, prefixes and mixed content come through
 
 TEST_CASE("xml_stream: the stream's end tag is a stream end, never a second stream start",
           "[xml_stream]") {
-    // PCJ bugs 13 and 14: LEGACY and J14 took </stream:stream> for a new stream header.
+    // PCJ bugs 13 and 14 (doc/origins.md): LEGACY and J14 took </stream:stream> for a new stream
+    // header.
     Fixture f;
     CHECK(f.stream.feed(header + "<message/></stream:stream>"));
     CHECK(f.rec.log.size() == 3);
