@@ -56,6 +56,16 @@ struct SaslConfig {
     bool allow_plaintext_password = false;
 };
 
+// What happens after a connection ends by failure (see doc/unattended.md). Off by default, as
+// in PCJ, where the application calls reconnect() itself.
+struct ReconnectConfig {
+    bool enabled = false;
+    std::chrono::milliseconds initial_delay{1'000}; // the first delay's upper bound
+    std::chrono::milliseconds max_delay{60'000};    // no delay's upper bound grows past this
+    double multiplier = 2.0;                        // growth of the bound per attempt (>= 1)
+    unsigned max_attempts = 0;                      // attempts after one failure; 0: no limit
+};
+
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
     std::string ip;         // host name or address to connect to (PCJ's IP)
@@ -91,6 +101,9 @@ struct Config {
     std::chrono::milliseconds negotiation_timeout{30'000}; // CONNECTED → READY
     std::chrono::milliseconds shutdown_timeout{5'000};     // wait for the peer's </stream:stream>
     std::chrono::milliseconds rts_timeout{0};              // default per-request timeout
+
+    // -- unattended operation --------------------------------------------------------------------
+    ReconnectConfig reconnect;
 
     // -- limits on what the peer may send ------------------------------------------------------
     std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element
