@@ -23,14 +23,25 @@ elapsed() { # START-SECONDS
     echo "$((SECONDS - $1)) s"
 }
 
-# setup_and_build DIR MESON-OPTIONS...: configures (or reconfigures) and builds DIR.
+# setup_and_build DIR MESON-OPTIONS... [-- TARGETS...]: configures (or reconfigures) DIR and
+# builds the targets given after "--", or everything.
 setup_and_build() {
     local dir=$1 start=$SECONDS
     shift
-    echo "==== configuring and building $dir"
-    local setup=(meson setup "$dir" --wrap-mode=nodownload "$@")
+    local options=() targets=()
+    while (($#)); do
+        if [[ $1 == -- ]]; then
+            shift
+            targets=("$@")
+            break
+        fi
+        options+=("$1")
+        shift
+    done
+    echo "==== configuring and building $dir ${targets[*]}"
+    local setup=(meson setup "$dir" --wrap-mode=nodownload "${options[@]}")
     [[ -d $dir/meson-private ]] && setup+=(--reconfigure)
-    if "${setup[@]}" && meson compile -C "$dir"; then
+    if "${setup[@]}" && meson compile -C "$dir" "${targets[@]}"; then
         note "$dir: built in $(elapsed "$start")"
         return 0
     fi
@@ -70,11 +81,14 @@ run_tests() {
 status=0
 total_start=$SECONDS
 
-scripts/install-deps.sh --test || {
+deps_start=$SECONDS
+if scripts/install-deps.sh --test; then
+    note "install-deps: done in $(elapsed "$deps_start")"
+else
     note "install-deps: FAILED"
     failed=$((failed + 1))
     status=1
-}
+fi
 
 if ((status == 0)); then
     if setup_and_build build-ci -Dwerror=true; then
@@ -90,9 +104,11 @@ if ((status == 0)); then
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
     # GCC 12 reports -Wmaybe-uninitialized false positives inside libstdc++'s <regex> (used by
     # Catch2's main) when sanitizers are on with optimisation: that warning alone is off here.
+    # Only what the sanitizer suites run is built here (not the integration tests).
     if setup_and_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled; then
-        run_tests build-asan --suite unit --suite protocol || status=1
+        -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled \
+        -- test/unit_tests test/protocol_tests; then
+        run_tests build-asan --no-rebuild --suite unit --suite protocol || status=1
     else
         status=1
     fi
