@@ -136,12 +136,13 @@ int parse_priority(const Node& presence) {
 
 } // namespace
 
-SessionKeeper::SessionKeeper(ComponentImpl& impl) : impl_(impl), session_(impl) {
+SessionKeeper::SessionKeeper(SessionHost& host, ComponentImpl& component)
+    : host_(host), session_(component) {
     session_.type_ = client() ? "c2s_unauthed" : "component_unauthed";
 }
 
 bool SessionKeeper::client() const {
-    const auto& type = impl_.config_.connection_type;
+    const auto& type = host_.config().connection_type;
     return !type || *type == ConnectionType::XMPP || *type == ConnectionType::LEGACY;
 }
 
@@ -176,7 +177,7 @@ void SessionKeeper::on_connect() {
 void SessionKeeper::on_stream_open(const Node& header) {
     session_.open_ = true;
     const std::string* from = header.find_attr("from");
-    session_.host_ = from != nullptr && !from->empty() ? *from : impl_.config_.hostname;
+    session_.host_ = from != nullptr && !from->empty() ? *from : host_.config().hostname;
 }
 
 void SessionKeeper::on_features(const Node& features) {
@@ -194,7 +195,7 @@ void SessionKeeper::on_stream_end() {
 void SessionKeeper::on_authenticated() {
     mark_authenticated();
     if (client() && session_.username_.empty()) {
-        session_.username_ = impl_.config_.username;
+        session_.username_ = host_.config().username;
     }
 }
 
@@ -219,7 +220,7 @@ void SessionKeeper::on_ready() {
     if (!authenticated()) {
         on_authenticated();
     }
-    if (client() && (impl_.config_.roster_fetch || roster_at_ready_)) {
+    if (client() && (host_.config().roster_fetch || roster_at_ready_)) {
         roster_at_ready_ = false;
         send_roster_get();
     }
@@ -246,7 +247,7 @@ void SessionKeeper::request_roster() {
     if (!client()) {
         throw StateError("request_roster: only XMPP and LEGACY clients have a roster");
     }
-    switch (impl_.state_) {
+    switch (host_.state()) {
     case State::ready:
         send_roster_get();
         return;
@@ -271,17 +272,17 @@ void SessionKeeper::send_roster_get() {
         query.set_attr("ver", session_.roster_version_);
     }
     PendingRequest request;
-    const std::uint64_t connection = impl_.connection_id_;
+    const std::uint64_t connection = host_.connection_id();
     request.callback = [this, connection](const Event& e) {
         on_roster_reply(connection, e);
     };
     request.internal = true; // no PCJ_RTS_FINISH; lost with the connection, like the bind
     roster_in_flight_ = true;
-    impl_.return_to_sender(std::move(iq), std::move(request), {});
+    host_.request(std::move(iq), std::move(request));
 }
 
 void SessionKeeper::on_roster_reply(std::uint64_t connection, const Event& e) {
-    if (connection != impl_.connection_id_) {
+    if (connection != host_.connection_id()) {
         return; // an answer for a connection that has since been replaced
     }
     roster_in_flight_ = false;
@@ -315,11 +316,11 @@ void SessionKeeper::load_roster(const Node& result) {
         session_.roster_version_ = query->attr("ver");
     }
     session_.interested_ = true;
-    impl_.emit(ext::ROSTER_LOADED, nullptr, &result);
+    host_.emitter().emit(ext::ROSTER_LOADED, nullptr, &result);
 }
 
 void SessionKeeper::roster_failed(const Reason& why, const Node* reply) {
-    impl_.emit(ext::ROSTER_LOADED, &why, reply);
+    host_.emitter().emit(ext::ROSTER_LOADED, &why, reply);
 }
 
 // -- what passes on the connection -------------------------------------------------------------
@@ -334,7 +335,7 @@ void SessionKeeper::on_outbound(const Node& stanza) {
     if (name == "iq" && client() && stanza.attr("type") == "get" &&
         roster_query(stanza) != nullptr) {
         const std::string id = stanza.attr("id");
-        if (!id.empty() && !impl_.pending_.contains(id)) {
+        if (!id.empty() && !host_.awaiting_reply(id)) {
             app_roster_get_id_ = id; // a return_to_sender reply never reaches on_inbound
         }
     }
@@ -387,14 +388,14 @@ bool SessionKeeper::from_own_account(const Node& stanza) const {
     if (from == nullptr || from->empty()) {
         return true;
     }
-    const std::string own = bare_of(session_.full_jid_.empty() ? impl_.jid_ : session_.full_jid_);
+    const std::string own = bare_of(session_.full_jid_.empty() ? host_.jid() : session_.full_jid_);
     return !own.empty() && same_bare_jid(*from, own);
 }
 
 void SessionKeeper::handle_push(const Node& push) {
     if (!from_own_account(push)) {
-        impl_.log(LogLevel::warning,
-                  "refused a roster push from '" + push.attr("from") + "' (RFC 6121 §2.1.6)");
+        host_.emitter().log(LogLevel::warning, "refused a roster push from '" + push.attr("from") +
+                                                   "' (RFC 6121 §2.1.6)");
         refuse(push, "cancel", "service-unavailable");
         return;
     }
@@ -425,11 +426,11 @@ void SessionKeeper::handle_push(const Node& push) {
     if (push.has_attr("from")) {
         ack.set_attr("to", push.attr("from"));
     }
-    const std::uint64_t connection = impl_.connection_id_;
-    impl_.output(std::move(ack));
-    if (connection == impl_.connection_id_ && impl_.state_ == State::ready &&
-        impl_.wanted(ext::ROSTER_PUSHED)) {
-        impl_.emit(ext::ROSTER_PUSHED, Payload(std::move(change)), &push);
+    const std::uint64_t connection = host_.connection_id();
+    host_.output(std::move(ack));
+    if (connection == host_.connection_id() && host_.state() == State::ready &&
+        host_.emitter().wanted(ext::ROSTER_PUSHED)) {
+        host_.emitter().emit(ext::ROSTER_PUSHED, Payload(std::move(change)), &push);
     }
 }
 
@@ -443,7 +444,7 @@ void SessionKeeper::refuse(const Node& stanza, const char* type, const char* con
     Node& error = reply.add_child("error");
     error.set_attr("type", type);
     error.add_child(condition, std::string(ns_stanzas));
-    impl_.output(std::move(reply));
+    host_.output(std::move(reply));
 }
 
 } // namespace pcj::detail

@@ -5,16 +5,38 @@
 #include <cstdint>
 #include <string>
 
+#include "emitter.hpp"
+#include "pcj/component.hpp"
+#include "pcj/config.hpp"
 #include "pcj/node.hpp"
 #include "pcj/session.hpp"
+#include "pending.hpp"
 
 namespace pcj::detail {
 
 class ComponentImpl;
 
+// What the SessionKeeper needs of its component (implemented by ComponentImpl).
+class SessionHost {
+public:
+    virtual const Config& config() const = 0;
+    virtual State state() const = 0;
+    virtual std::uint64_t connection_id() const = 0;
+    virtual const std::string& jid() const = 0; // the address the server assigned
+    virtual bool awaiting_reply(std::string_view id) const = 0;
+    virtual void output(Node node) = 0; // Component::output()
+    // Component::return_to_sender() with the default timeout.
+    virtual void request(Node node, PendingRequest request) = 0;
+    virtual Emitter& emitter() = 0;
+
+protected:
+    ~SessionHost() = default;
+};
+
 class SessionKeeper {
 public:
-    explicit SessionKeeper(ComponentImpl& impl);
+    // `component` is what the public Session forwards send() and close() to.
+    SessionKeeper(SessionHost& host, ComponentImpl& component);
 
     const Session& state() const { return session_; }
     Session& state() { return session_; }
@@ -48,7 +70,7 @@ private:
     void refuse(const Node& stanza, const char* type, const char* condition);
     void track_presence(const Node& presence);
 
-    ComponentImpl& impl_;
+    SessionHost& host_;
     Session session_;
     bool roster_at_ready_ = false;   // request_roster() before READY
     bool roster_in_flight_ = false;  // our own fetch awaits its reply
