@@ -66,6 +66,14 @@ struct ReconnectConfig {
     unsigned max_attempts = 0;                      // attempts after one failure; 0: no limit
 };
 
+// XEP-0198 stream management, for XMPP clients whose server offers it (doc/unattended.md).
+struct StreamManagementConfig {
+    bool enabled = true; // enable after bind when the server offers urn:xmpp:sm:3
+    bool resume = true;  // ask for resumption, and resume after a lost link
+    unsigned ack_every = 5; // request an ack (<r/>) after this many stanzas; 0: not by count
+    std::chrono::milliseconds ack_after{2'000}; // and this long after an unacked write; 0: never
+};
+
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
     std::string ip;         // host name or address to connect to (PCJ's IP)
@@ -104,6 +112,7 @@ struct Config {
 
     // -- unattended operation --------------------------------------------------------------------
     ReconnectConfig reconnect;
+    StreamManagementConfig stream_management;
 
     // -- limits on what the peer may send ------------------------------------------------------
     std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element

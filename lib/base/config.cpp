@@ -117,6 +117,8 @@ void Config::validate_and_complete() {
             "must be at least reconnect.initial_delay");
     require(reconnect.multiplier >= 1.0 && reconnect.multiplier <= 100.0,
             "reconnect.multiplier", "must be between 1 and 100");
+    require(stream_management.ack_after.count() >= 0, "stream_management.ack_after",
+            "must not be negative");
     require(max_stanza_size >= 1024, "max_stanza_size", "must be at least 1024 bytes");
     require(max_depth >= 2, "max_depth", "must be at least 2");
     require(tls.client_cert_file.empty() == tls.client_key_file.empty(), "tls.client_key_file",

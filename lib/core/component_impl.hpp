@@ -27,6 +27,7 @@
 #include "pcj/component.hpp"
 #include "request_tracker.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 #include "stream_stack.hpp"
 #include "xpath.hpp"
 
@@ -53,6 +54,7 @@ public:
     void submit(Node node);
     void post(Door::Task task);
     void set_owner(Component* owner);
+    void wire_stream_management();
 
     // The owners, in the order they are made (and the reverse of the one they are destroyed in).
     Config config_; // validated; Component::connect(host, port) replaces the address
@@ -68,6 +70,7 @@ public:
     RequestTracker tracker_;
     SessionKeeper session_;
     StreamStack stack_;
+    StreamManagement sm_; // XEP-0198: fed by the Outbox and the InboundRouter
     Outbox outbox_;
     InboundRouter router_;
     Lifecycle lifecycle_;

@@ -4,6 +4,7 @@
 #include "lifecycle.hpp"
 #include "outbox.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 #include "stream_stack.hpp"
 
 namespace pcj::detail {
@@ -79,6 +80,10 @@ void HostLink::fail(std::string_view event, Reason reason) {
 
 void HostLink::log(LogLevel level, std::string_view line) {
     emitter_.log(level, line);
+}
+
+StreamManagementHost* HostLink::stream_management() {
+    return active_ ? &parts_.sm : nullptr;
 }
 
 } // namespace pcj::detail

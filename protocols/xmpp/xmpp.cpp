@@ -11,6 +11,7 @@ namespace {
 constexpr std::string_view ns_bind = "urn:ietf:params:xml:ns:xmpp-bind";
 constexpr std::string_view ns_session = "urn:ietf:params:xml:ns:xmpp-session";
 constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
+constexpr std::string_view ns_sm = "urn:xmpp:sm:3";
 
 // The defined condition and text of an <iq type='error'/> (RFC 6120 §8.3).
 Reason stanza_error_reason(const Node& iq, std::string op) {
@@ -91,6 +92,8 @@ void XmppProtocol::on_node(const Node& node) {
         }
     } else if (state_ == State::sasl && node.ns() == ns_sasl) {
         on_sasl(node);
+    } else if (node.ns() == ns_sm) {
+        on_sm(node);
     }
     // Anything else while negotiating is not ours to handle and is ignored.
 }
@@ -102,7 +105,7 @@ void XmppProtocol::on_features(const Node& features) {
     if (!authenticated_) {
         negotiate_tls_or_sasl(features);
     } else {
-        start_bind(features);
+        after_authentication(features);
     }
 }
 
@@ -178,14 +181,85 @@ std::pair<std::string, std::string> XmppProtocol::usable_binding(const Node& fea
     return {};
 }
 
-void XmppProtocol::start_bind(const Node& features) {
-    if (features.child("bind", ns_bind) == nullptr) {
+// Resumes the core's XEP-0198 session where it can; else settles what it left, and binds.
+void XmppProtocol::after_authentication(const Node& features) {
+    bind_offered_ = features.child("bind", ns_bind) != nullptr;
+    if (const Node* session = features.child("session", ns_session)) {
+        session_needed_ = session->child("optional") == nullptr;
+    }
+    sm_offered_ = features.child("sm", ns_sm) != nullptr;
+    StreamManagementHost* sm = host_.stream_management();
+    const auto& cfg = host_.config().stream_management;
+    if (sm != nullptr && sm_offered_ && cfg.enabled && cfg.resume && !sm->resume_id().empty()) {
+        state_ = State::resuming;
+        Node resume("resume", std::string(ns_sm));
+        resume.set_attr("previd", sm->resume_id());
+        resume.set_attr("h", std::to_string(sm->handled()));
+        host_.send(resume);
+        return;
+    }
+    if (sm != nullptr && sm->has_session()) {
+        sm->resume_failed(nullptr); // its unacknowledged stanzas back to the queue
+        if (!host_.current()) {
+            return;
+        }
+    }
+    start_bind();
+}
+
+// <resumed/> or <failed/> to <resume/>; <enabled/> or <failed/> to <enable/>.
+void XmppProtocol::on_sm(const Node& node) {
+    StreamManagementHost* sm = host_.stream_management();
+    const auto local = node.local_name();
+    if (sm == nullptr || (state_ != State::resuming && state_ != State::enabling)) {
+        return;
+    }
+    if (state_ == State::resuming && local == "resumed") {
+        jid_ = sm->resumed(node);
+        if (host_.current()) {
+            host_.set_jid(jid_);
+            state_ = State::done;
+            host_.ready();
+        }
+    } else if (state_ == State::resuming && local == "failed") {
+        sm->resume_failed(&node);
+        if (host_.current()) {
+            start_bind();
+        }
+    } else if (state_ == State::enabling && local == "enabled") {
+        sm->enabled(node, jid_);
+        if (host_.current()) {
+            state_ = State::done;
+            host_.ready();
+        }
+    } else if (state_ == State::enabling && local == "failed") {
+        host_.log(LogLevel::warning, "the server refused to enable stream management");
+        state_ = State::done;
+        host_.ready();
+    }
+}
+
+// After binding (and the session): XEP-0198's <enable/> where offered, else READY now.
+void XmppProtocol::enable_or_ready() {
+    const auto& cfg = host_.config().stream_management;
+    if (host_.stream_management() != nullptr && sm_offered_ && cfg.enabled) {
+        state_ = State::enabling;
+        Node enable("enable", std::string(ns_sm));
+        if (cfg.resume) {
+            enable.set_attr("resume", "true");
+        }
+        host_.send(enable);
+        return;
+    }
+    state_ = State::done;
+    host_.ready();
+}
+
+void XmppProtocol::start_bind() {
+    if (!bind_offered_) {
         fail(ev::BINDFAIL, {"bind", 0, "feature-not-offered",
                             "the server offers no resource binding after authentication"});
         return;
-    }
-    if (const Node* session = features.child("session", ns_session)) {
-        session_needed_ = session->child("optional") == nullptr;
     }
     state_ = State::binding;
     host_.emit(ev::BINDNEGOTIATE);
@@ -219,7 +293,8 @@ void XmppProtocol::on_bind_reply(const Event& e) {
                  {"bind", 0, "malformed-result", "the server's bind result carries no <jid/>"});
             return;
         }
-        host_.set_jid(jid->text());
+        jid_ = jid->text();
+        host_.set_jid(jid_);
         if (host_.wanted(xs::BOUND_JID)) {
             host_.emit(xs::BOUND_JID, Payload(split_jid(jid->text())), &reply);
             if (!host_.current()) {
@@ -242,8 +317,7 @@ void XmppProtocol::on_bind_reply(const Event& e) {
             host_.request(std::move(iq), [this](const Event& ev) { on_session_reply(ev); });
             return;
         }
-        state_ = State::done;
-        host_.ready();
+        enable_or_ready();
         return;
     }
     Reason r = stanza_error_reason(reply, "bind");
@@ -265,7 +339,7 @@ void XmppProtocol::on_session_reply(const Event& e) {
         state_ = State::done;
         host_.emit(ev::SESSIONSUCCESS);
         if (host_.current()) {
-            host_.ready();
+            enable_or_ready();
         }
         return;
     }
@@ -315,9 +389,11 @@ std::string_view XmppProtocol::stage_event() const {
     case State::proceed:
     case State::tls:
         return ev::SSLFAIL;
+    case State::resuming:
     case State::binding:
         return ev::BINDFAIL;
     case State::session:
+    case State::enabling:
         return ev::SESSIONFAIL;
     case State::features:
         return authenticated_ ? ev::BINDFAIL : ev::AUTHFAIL;

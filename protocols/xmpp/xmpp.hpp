@@ -18,7 +18,14 @@ Jid split_jid(std::string_view full);
 //   features ──starttls offered──▶ proceed ──<proceed/>──▶ tls ──established──▶ features
 //      │                                                                           │
 //      └──(encrypted, or TLS optional/disabled)── mechanisms ──▶ sasl ──<success/>─┘
-//   features (authenticated) ──bind──▶ binding ──result──▶ [session ──result──▶] READY
+//   features (authenticated) ──bind──▶ binding ──result──▶ [session ──result──▶] [enabling] READY
+//   features (authenticated, a session to resume) ──▶ resuming ──<resumed/>──▶ READY
+//                                                        └──<failed/>──▶ binding (as above)
+//
+// XEP-0198 (when the server offers urn:xmpp:sm:3 and Config::stream_management allows it):
+// <enable/> after binding, answered by <enabled/> (or <failed/>: READY without it); <resume/>
+// instead of binding when the core keeps a resumable session. The counting and re-sending are
+// the core's (StreamManagementHost).
 //
 // Every failure ends in the failure event of the stage it happened in: PCJ_SSLFAIL (STARTTLS
 // refused, required but not offered, certificate), PCJ_AUTHFAIL (no acceptable mechanism, SASL
@@ -38,13 +45,27 @@ public:
     void on_tls_failed(const Reason& reason) override;
 
 private:
-    enum class State { features, proceed, tls, sasl, binding, session, done, failed };
+    enum class State {
+        features,
+        proceed,
+        tls,
+        sasl,
+        resuming,
+        binding,
+        session,
+        enabling,
+        done,
+        failed
+    };
 
     void on_features(const Node& features);
     void negotiate_tls_or_sasl(const Node& features);
     std::pair<std::string, std::string> usable_binding(const Node& features) const;
     void on_sasl(const Node& node);
-    void start_bind(const Node& features);
+    void after_authentication(const Node& features);
+    void start_bind();
+    void on_sm(const Node& node);
+    void enable_or_ready();
     void send_bind();
     void on_bind_reply(const Event& e);
     void on_session_reply(const Event& e);
@@ -57,6 +78,9 @@ private:
     bool authenticated_ = false;
     bool tls_done_ = false;
     bool session_needed_ = false;
+    bool bind_offered_ = false;
+    bool sm_offered_ = false;
+    std::string jid_; // bound
     unsigned bind_attempts_ = 0;
     std::string resource_;
     std::unique_ptr<SaslExchange> sasl_;
