@@ -4,6 +4,7 @@
 // resumption fails and the unacknowledged stanzas are sent again (at least once).
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <cstdlib>
 #include <map>
 
@@ -138,15 +139,18 @@ unsigned soak_kills() {
     return v != nullptr ? static_cast<unsigned>(std::stoul(v)) : 3;
 }
 
-// doc/unattended.md: across a server crash, every stanza is delivered at least once.
-// NEEDS the reconnect policy (branch `unattended`): the component must come back by itself
-// after each kill. Hidden ('.') until that branch is merged; MERGE: drop the '.' from the tag.
-void soak(ServerKind kind) {
-    INFO(to_string(kind));
+// doc/unattended.md: across a server crash, every stanza is delivered at least once. With
+// `policy`, the component comes back by itself (the reconnect policy of branch `unattended`);
+// without, the test calls connect() once the loss is seen, as a PCJ application does.
+void soak(ServerKind kind, bool policy) {
+    INFO(to_string(kind) << (policy ? " with the reconnect policy" : " reconnecting by hand"));
+    // libuv leaves SIGPIPE to the application (a write to a socket the killed server reset
+    // raises it); a daemon ignores it, as this test does (doc/unattended.md).
+    std::signal(SIGPIPE, SIG_IGN);
     TestServer s(kind); // its own server: this test kills it
     LoopFixture f;
     Config cfg = sm_client(s, "pcj-sm-soak");
-    cfg.reconnect.enabled = true;
+    cfg.reconnect.enabled = policy;
     cfg.reconnect.initial_delay = 100ms;
     cfg.reconnect.max_delay = 1s;
     Component c(cfg, f.loop());
@@ -162,22 +166,28 @@ void soak(ServerKind kind) {
     sender.start(20ms, tick);
     const unsigned kills = soak_kills();
     for (unsigned k = 0; k < kills; ++k) {
+        INFO("kill " << k + 1 << " of " << kills);
         f.run_for(1s);
+        const std::size_t readies = rec.count(ev::READY);
         s.kill();
         f.run_for(300ms);
         s.restart();
-        const std::size_t readies = rec.count(ev::READY);
-        INFO("kill " << k + 1 << " of " << kills);
+        if (!policy) {
+            REQUIRE(f.run_until([&] { return ended(c); }, 10s));
+            c.connect();
+        }
         REQUIRE(f.run_until([&] { return rec.count(ev::READY) > readies; }, 30s));
     }
     f.run_for(1s);
     sender.stop();
     REQUIRE(f.run_until([&] { return numbered.all_back(); }, 30s));
-    CHECK(numbered.sent() > 50 * kills);
+    CHECK(numbered.sent() > 20 * kills);
     CHECK(rec.count(sm::RESUME_FAILED) >= kills); // a crashed server keeps no session
+    CHECK_FALSE(rec.has(sm::RESUMED));
     // At least once: every number came back (doubles allowed: a stanza the server handled but
     // did not acknowledge before it died is sent again).
     CHECK(numbered.all_back());
+    UNSCOPED_INFO(numbered.sent() << " sent, " << numbered.doubled() << " came back twice");
     shutdown_and_wait(f, c);
 }
 
@@ -200,11 +210,23 @@ TEST_CASE("sm: ejabberd resumes after a lost link, nothing lost or doubled", "[i
 }
 
 TEST_CASE("sm soak: Prosody killed and restarted, every stanza at least once",
-          "[integration][sm][soak][.needs-reconnect]") {
-    soak(ServerKind::prosody);
+          "[integration][sm][soak]") {
+    soak(ServerKind::prosody, false);
 }
 
 TEST_CASE("sm soak: ejabberd killed and restarted, every stanza at least once",
+          "[integration][sm][soak]") {
+    soak(ServerKind::ejabberd, false);
+}
+
+// NEEDS the reconnect policy (branch `unattended`): hidden ('.') until it is merged, since on
+// this branch nothing reconnects by itself. MERGE: drop the '.' from the tag.
+TEST_CASE("sm soak: Prosody killed and restarted, the reconnect policy brings it back",
           "[integration][sm][soak][.needs-reconnect]") {
-    soak(ServerKind::ejabberd);
+    soak(ServerKind::prosody, true);
+}
+
+TEST_CASE("sm soak: ejabberd killed and restarted, the reconnect policy brings it back",
+          "[integration][sm][soak][.needs-reconnect]") {
+    soak(ServerKind::ejabberd, true);
 }
