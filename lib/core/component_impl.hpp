@@ -48,7 +48,10 @@ public:
     void purge_queue();
     std::string return_to_sender(Node node, PendingRequest request,
                                  std::chrono::milliseconds timeout);
-    void shutdown(const Reason* why = nullptr) { lifecycle_.shutdown(why); }
+    void shutdown(const Reason* why = nullptr) {
+        sm_.on_shutdown(); // XEP-0198: <r/> before the closing tag; no resumption after
+        lifecycle_.shutdown(why);
+    }
     void abort(Reason reason) { lifecycle_.abort(std::move(reason)); }
     // Component::submit() and post(): run on the loop thread, through the Door.
     void submit(Node node);

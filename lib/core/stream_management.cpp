@@ -91,7 +91,7 @@ bool StreamManagement::on_inbound(const Node& node) {
             return true;
         }
         if (local == "a") {
-            if (active()) {
+            if (active() || closing_) {
                 on_ack(node);
             }
             return true;
@@ -190,7 +190,21 @@ void StreamManagement::start_session() {
     since_request_ = 0;
 }
 
+void StreamManagement::on_shutdown() {
+    if (!active()) {
+        return; // a lost session: the next connection resumes it or queues its stanzas again
+    }
+    if (!unacked_.empty()) {
+        request_ack();
+    }
+    closing_ = true;
+}
+
 void StreamManagement::enabled(const Node& enabled, const std::string& jid) {
+    if (closing_) {
+        unacked_.clear(); // written before a clean close, which the server handled in order
+        closing_ = false;
+    }
     if (!unacked_.empty()) {
         resume_failed(nullptr); // a session left over that nobody resumed
     }
@@ -229,6 +243,10 @@ void StreamManagement::resume_failed(const Node* failed) {
         if (const auto h = h_of(*failed); h && !acknowledge(*h)) {
             return;
         }
+    }
+    if (closing_) {
+        unacked_.clear();
+        closing_ = false;
     }
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());

@@ -61,12 +61,19 @@ public:
     bool on_inbound(const Node& node);
 
     // -- StreamManagementHost (the XMPP module) -----------------------------------------------
-    bool has_session() const override { return !resume_id_.empty() || !unacked_.empty(); }
-    const std::string& resume_id() const override { return resume_id_; }
+    bool has_session() const override {
+        return !closing_ && (!resume_id_.empty() || !unacked_.empty());
+    }
+    const std::string& resume_id() const override { return closing_ ? no_id_ : resume_id_; }
     std::uint32_t handled() const override { return handled_; }
     void enabled(const Node& enabled, const std::string& jid) override;
     std::string resumed(const Node& resumed) override;
     void resume_failed(const Node* failed) override;
+
+    // The application ends the session (Component::shutdown()): an <r/> goes before the
+    // closing tag so that what the server handled is acknowledged; the session is not resumed,
+    // and what stays unacknowledged is not sent again.
+    void on_shutdown();
 
     // Enabled on the current stream.
     bool active() const { return active_ && stream_.current(); }
@@ -101,6 +108,8 @@ private:
     Emitter::Token stream_; // the stream it was enabled on
     bool active_ = false;
     bool resending_ = false;
+    bool closing_ = false; // shutdown() was called on an enabled stream
+    const std::string no_id_;
     std::string resume_id_;
     std::string jid_;
     std::uint32_t handled_ = 0; // stanzas received (h we report)

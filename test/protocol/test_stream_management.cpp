@@ -217,3 +217,35 @@ TEST_CASE("sm: a server without stream management sees no <enable/> and no <r/>"
     CHECK_FALSE(received(peer, "urn:xmpp:sm:3"));
     CHECK_FALSE(rec.has(sm::ENABLED));
 }
+
+TEST_CASE("sm: shutdown() asks for a last ack and ends the session: no resumption after",
+          "[protocol][sm]") {
+    LoopFixture f;
+    ScriptedPeer first(f.loop());
+    sm_login(first)
+        .expect("<body>m1</body>")
+        .expect(request + "</stream:stream>") // the last <r/> goes before the closing tag
+        .send(ack(1) + "</stream:stream>");
+    ScriptedPeer second(f.loop());
+    until_resume(second)
+        .expect("</bind></iq>")
+        .send(bind_result("user@localhost/res"))
+        .expect(enable)
+        .send(enabled)
+        .pause(200ms);
+    Component c(sm_config(second.port(), 0, 0ms), f.loop());
+    Recorder rec(c);
+    auto purge = c.subscribe(ev::READY, [&](const Event&) { c.purge_queue(); });
+    c.connect("127.0.0.1", first.port());
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    c.output(message("m1"));
+    c.shutdown();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(rec.count(sm::ACK) == 1);
+    c.connect("127.0.0.1", second.port());
+    REQUIRE(f.run_until([&] { return second.done() || second.failed() || ended(c); }));
+    CHECK(second.done());
+    CHECK_FALSE(received(second, "<resume"));
+    CHECK_FALSE(received(second, "<body>m1</body>"));
+    CHECK_FALSE(rec.has(sm::RESUME_FAILED));
+}
