@@ -72,6 +72,24 @@ struct DnsConfig {
     std::chrono::milliseconds attempt_delay{250};
 };
 
+// What happens after a connection ends by failure (see doc/unattended.md). Off by default, as
+// in PCJ, where the application calls reconnect() itself.
+struct ReconnectConfig {
+    bool enabled = false;
+    std::chrono::milliseconds initial_delay{1'000}; // the first delay's upper bound
+    std::chrono::milliseconds max_delay{60'000};    // no delay's upper bound grows past this
+    double multiplier = 2.0;                        // growth of the bound per attempt (>= 1)
+    unsigned max_attempts = 0;                      // attempts after one failure; 0: no limit
+};
+
+// XEP-0198 stream management, for XMPP clients whose server offers it (doc/unattended.md).
+struct StreamManagementConfig {
+    bool enabled = true; // enable after bind when the server offers urn:xmpp:sm:3
+    bool resume = true;  // ask for resumption, and resume after a lost link
+    unsigned ack_every = 5; // request an ack (<r/>) after this many stanzas; 0: not by count
+    std::chrono::milliseconds ack_after{2'000}; // and this long after an unacked write; 0: never
+};
+
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
     // The host name or address to connect to (PCJ's IP). XMPP and LEGACY may leave it empty:
@@ -113,6 +131,10 @@ struct Config {
     std::chrono::milliseconds negotiation_timeout{30'000}; // CONNECTED → READY
     std::chrono::milliseconds shutdown_timeout{5'000};     // wait for the peer's </stream:stream>
     std::chrono::milliseconds rts_timeout{0};              // default per-request timeout
+
+    // -- unattended operation --------------------------------------------------------------------
+    ReconnectConfig reconnect;
+    StreamManagementConfig stream_management;
 
     // -- limits on what the peer may send ------------------------------------------------------
     std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element

@@ -166,6 +166,14 @@ inline constexpr std::string_view ROSTER_PUSHED = "roster_pushed"; // node, Rost
 inline constexpr std::string_view PING_TIMEOUT = "ping_timeout";   // reason
 } // namespace ext
 
+// XEP-0198 stream management (XMPP clients; doc/unattended.md).
+namespace sm {
+inline constexpr std::string_view ENABLED = "sm_enabled";             // node: <enabled/>
+inline constexpr std::string_view RESUMED = "sm_resumed";             // node: <resumed/>
+inline constexpr std::string_view RESUME_FAILED = "sm_resume_failed"; // node: <failed/>, reason
+inline constexpr std::string_view ACK = "sm_ack";                     // node: <a/>
+} // namespace sm
+
 // Why something failed. Every failure event carries one.
 struct Reason {
     std::string op; // what failed: "connect", "read", "write", "resolve", "handshake", "xml", …

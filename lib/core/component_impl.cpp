@@ -67,13 +67,15 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
       emitter_(events_, config_.alias), graveyard_(emitter_), records_(emitter_),
       tracker_(loop_, emitter_, graveyard_, config_.rts_timeout), session_(*this, *this),
       stack_(loop_, config_, emitter_, graveyard_, records_),
+      sm_(loop_, config_, emitter_, stack_),
       outbox_(config_, emitter_, envelope_of(config_), stack_, tracker_, session_, lifecycle_),
       router_(
           config_, emitter_, envelope_of(config_),
           InboundRouter::Steps{records_, tracker_, session_, extensions_, filters_, lifecycle_}),
       lifecycle_(loop_, config_, emitter_, graveyard_,
-                 ConnectionParts{stack_, records_, tracker_, outbox_, session_}) {
+                 ConnectionParts{stack_, records_, tracker_, outbox_, session_, sm_}) {
     stack_.set_listeners(lifecycle_, router_);
+    wire_stream_management();
     door_ = std::make_unique<Door>(loop_, [this](std::vector<Door::Task>& tasks) {
         // One guard per task: a task that throws is logged, and the next ones still run.
         for (auto& task : tasks) {
@@ -86,6 +88,7 @@ ComponentImpl::~ComponentImpl() {
     // Close every handle first; with our own loop, let their close callbacks run and then
     // close the loop itself, which must have nothing left.
     stack_.release();
+    sm_.release();
     graveyard_.free_all();
     lifecycle_.release();
     tracker_.release();
@@ -100,6 +103,22 @@ ComponentImpl::~ComponentImpl() {
         }
         own_loop_.loop = nullptr; // closed (or, with handles left, left alone) here
     }
+}
+
+// XEP-0198: the Outbox shows it every stanza written, the router every element received; it
+// re-sends through the Outbox and gives back what a lost session left unacknowledged.
+void ComponentImpl::wire_stream_management() {
+    outbox_.set_stream_management(&sm_);
+    router_.set_stream_management(&sm_);
+    sm_.wire([this](const Node& node) { outbox_.write(node); },
+             [this](std::vector<std::pair<Node, OutcomeHandler>> stanzas) {
+                 // MERGE (branch `unattended`): outbox_.requeue_front(std::move(stanzas));
+                 // Until then they go to the queue's end, which is its head while the queue
+                 // is empty (the tests keep it so).
+                 for (auto& stanza : stanzas) {
+                     outbox_.output(std::move(stanza.first));
+                 }
+             });
 }
 
 void ComponentImpl::set_owner(Component* owner) {

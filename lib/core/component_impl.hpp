@@ -27,6 +27,7 @@
 #include "pcj/component.hpp"
 #include "request_tracker.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 #include "stream_stack.hpp"
 #include "xpath.hpp"
 
@@ -47,12 +48,16 @@ public:
     void purge_queue();
     std::string return_to_sender(Node node, PendingRequest request,
                                  std::chrono::milliseconds timeout);
-    void shutdown(const Reason* why = nullptr) { lifecycle_.shutdown(why); }
+    void shutdown(const Reason* why = nullptr) {
+        sm_.on_shutdown(); // XEP-0198: <r/> before the closing tag; no resumption after
+        lifecycle_.shutdown(why);
+    }
     void abort(Reason reason) { lifecycle_.abort(std::move(reason)); }
     // Component::submit() and post(): run on the loop thread, through the Door.
     void submit(Node node);
     void post(Door::Task task);
     void set_owner(Component* owner);
+    void wire_stream_management();
 
     // The owners, in the order they are made (and the reverse of the one they are destroyed in).
     Config config_; // validated; Component::connect(host, port) replaces the address
@@ -78,6 +83,7 @@ public:
     RequestTracker tracker_;
     SessionKeeper session_;
     StreamStack stack_;
+    StreamManagement sm_; // XEP-0198: fed by the Outbox and the InboundRouter
     Outbox outbox_;
     InboundRouter router_;
     Lifecycle lifecycle_;

@@ -8,6 +8,7 @@
 #include "lifecycle.hpp"
 #include "outbox.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 #include "stream_stack.hpp"
 
 namespace pcj::detail {
@@ -121,6 +122,10 @@ void HostLink::run_off_loop(std::function<void()> work, std::function<void()> do
         return;
     }
     static_cast<void>(job.release());
+}
+
+StreamManagementHost* HostLink::stream_management() {
+    return active_ ? &parts_.sm : nullptr;
 }
 
 } // namespace pcj::detail

@@ -17,6 +17,7 @@ class Lifecycle;
 class Outbox;
 class RequestTracker;
 class SessionKeeper;
+class StreamManagement;
 class StreamStack;
 
 // The owners a connection's life cycle drives (and its HostLink forwards to).
@@ -26,6 +27,7 @@ struct ConnectionParts {
     RequestTracker& tracker;
     Outbox& outbox;
     SessionKeeper& session;
+    StreamManagement& sm; // XEP-0198 state across connections (branch `sm`)
 };
 
 class HostLink final : public ProtocolHost {
@@ -52,6 +54,7 @@ public:
     // On libuv's threadpool (uv_queue_work); in place when the pool cannot take the job.
     void run_off_loop(std::function<void()> work, std::function<void()> done) override;
     bool current() const override { return active_; }
+    StreamManagementHost* stream_management() override;
     void deactivate() { active_ = false; }
 
 private:

@@ -6,6 +6,7 @@
 #include "lifecycle.hpp"
 #include "request_tracker.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 #include "xpath.hpp"
 
 namespace pcj::detail {
@@ -23,6 +24,11 @@ void InboundRouter::on_stanza(const Node& node) {
     }
     if (config_.debug) {
         emitter_.log(LogLevel::debug, "Recd: " + node.to_string(content_ns_));
+    }
+    // XEP-0198 hook (branch `sm`): <r/> answered and <a/> settled here, in every state; a
+    // stanza is counted as handled and goes on.
+    if (sm_ != nullptr && sm_->on_inbound(node)) {
+        return;
     }
     if (emitter_.revision() != wanted_.revision || wanted_.any) {
         const Emitter::Token connection = emitter_.token();

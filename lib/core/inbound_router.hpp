@@ -35,6 +35,7 @@ class FilterSet;
 class Lifecycle;
 class RequestTracker;
 class SessionKeeper;
+class StreamManagement;
 
 class InboundRouter final : public StreamStack::StanzaSink {
 public:
@@ -50,6 +51,8 @@ public:
 
     // The public object extensions are handed (set once it exists).
     void set_owner(Component* owner) { owner_ = owner; }
+    // XEP-0198 (branch `sm`): <r/> and <a/> are stream management's; stanzas are counted.
+    void set_stream_management(StreamManagement* sm) { sm_ = sm; }
     void on_stanza(const Node& node) override;
 
 private:
@@ -71,6 +74,7 @@ private:
     Envelope envelope_;
     Steps steps_;
     Component* owner_ = nullptr;
+    StreamManagement* sm_ = nullptr; // XEP-0198 (branch `sm`)
     std::string content_ns_;
     StanzaEventsWanted wanted_;
 };

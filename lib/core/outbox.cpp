@@ -4,6 +4,7 @@
 #include "lifecycle.hpp"
 #include "request_tracker.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 #include "stream_stack.hpp"
 
 namespace pcj::detail {
@@ -23,6 +24,11 @@ void Outbox::write(const Node& node) {
         tracker_.on_written(envelope_.stanza_of(node));
     }
     stack_.send(write_buffer_);
+    // XEP-0198 hook (branch `sm`): kept until the server acknowledges it. MERGE: pass the
+    // stanza's OutcomeHandler here instead of an empty one.
+    if (sm_ != nullptr) {
+        sm_->on_written(node, {});
+    }
     session_.on_outbound(node);
     emitter_.emit(ev::NODESENT, nullptr, &node);
 }

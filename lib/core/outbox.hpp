@@ -21,6 +21,7 @@
 namespace pcj::detail {
 
 class Lifecycle;
+class StreamManagement;
 class RequestTracker;
 class SessionKeeper;
 class StreamStack;
@@ -43,6 +44,8 @@ public:
     std::string request(Node node, Handler on_reply);
 
     const std::deque<Node>& queue() const { return queue_; }
+    // XEP-0198 (branch `sm`): every stanza written is shown to stream management.
+    void set_stream_management(StreamManagement* sm) { sm_ = sm; }
 
 private:
     const Config& config_;
@@ -55,6 +58,7 @@ private:
     std::string content_ns_; // the namespace stanzas are written in
     std::deque<Node> queue_;
     std::string write_buffer_; // reused for serialisation
+    StreamManagement* sm_ = nullptr; // XEP-0198 (branch `sm`)
 };
 
 } // namespace pcj::detail

@@ -1,50 +1,16 @@
 // Addressing helpers of the built-in extensions (see stanza_util.hpp).
 #include "stanza_util.hpp"
 
-#include <cctype>
 #include <cstdlib>
 
 #include "pcj/route.hpp"
 
 namespace pcj::detail {
 
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-} // namespace
-
 bool is_component(const Component& component) {
     const auto type = component.config().connection_type;
     return type == ConnectionType::JABBERD14_COMPONENT ||
            type == ConnectionType::JABBERD20_COMPONENT;
-}
-
-std::string bare_of(std::string_view jid) {
-    return std::string(jid.substr(0, jid.find('/')));
-}
-
-std::string domain_of(std::string_view jid) {
-    std::string_view bare = jid.substr(0, jid.find('/'));
-    const auto at = bare.find('@');
-    return std::string(at == std::string_view::npos ? bare : bare.substr(at + 1));
-}
-
-bool same_jid(std::string_view a, std::string_view b) {
-    const auto sa = a.find('/');
-    const auto sb = b.find('/');
-    if (lower(a.substr(0, sa)) != lower(b.substr(0, sb))) {
-        return false;
-    }
-    const std::string_view ra = sa == std::string_view::npos ? "" : a.substr(sa);
-    const std::string_view rb = sb == std::string_view::npos ? "" : b.substr(sb);
-    return ra == rb;
 }
 
 const Node* find_child(const Node& parent, std::string_view local_name, std::string_view ns) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "jid.hpp"
 #include "pcj/component.hpp"
 #include "pcj/node.hpp"
 
@@ -13,13 +14,6 @@ namespace pcj::detail {
 inline constexpr std::string_view stanzas_ns = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 bool is_component(const Component& component);
-// "node@domain/resource" → "node@domain" and "domain".
-std::string bare_of(std::string_view jid);
-std::string domain_of(std::string_view jid);
-// JIDs compared as XMPP compares them, simplified to ASCII: node and domain without regard to
-// case, the resource exactly.
-bool same_jid(std::string_view a, std::string_view b);
-
 // The first element child with this local name (any prefix) in this namespace.
 const Node* find_child(const Node& parent, std::string_view local_name, std::string_view ns);
 

@@ -1,6 +1,7 @@
 // The interface every connection type implements, and what the core offers it (ProtocolHost).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -15,6 +16,29 @@
 #include "stream_error.hpp"
 
 namespace pcj::detail {
+
+// XEP-0198 stream management as the core keeps it across connections (a protocol module lives
+// for one connection only). The module negotiates; this counts, acknowledges and re-sends.
+class StreamManagementHost {
+public:
+    // A previous session exists whose unacknowledged stanzas are not settled yet.
+    virtual bool has_session() const = 0;
+    // The id to resume (<resume previd/>), or empty when the session cannot be resumed.
+    virtual const std::string& resume_id() const = 0;
+    // Stanzas handled from the server (h, modulo 2^32), for <resume h/>.
+    virtual std::uint32_t handled() const = 0;
+    // The server's <enabled/> after binding `jid`: a new session, counted from zero.
+    virtual void enabled(const Node& enabled, const std::string& jid) = 0;
+    // The server's <resumed h/>: acknowledges up to h, re-sends the rest in order, and returns
+    // the JID the session was bound to.
+    virtual std::string resumed(const Node& resumed) = 0;
+    // The previous session is gone (the server's <failed/> to <resume/>, or null when no
+    // resumption was possible): the unacknowledged stanzas go back to the head of the queue.
+    virtual void resume_failed(const Node* failed) = 0;
+
+protected:
+    ~StreamManagementHost() = default;
+};
 
 // What a protocol module may do to its connection. Implemented by the core (ComponentImpl).
 class ProtocolHost {
@@ -57,6 +81,8 @@ public:
     // False once the connection this module was made for has been replaced or closed: every
     // call above is then a no-op, so code that resumes after an event handler is harmless.
     virtual bool current() const = 0;
+    // XEP-0198 state kept across connections, or null where the core keeps none.
+    virtual StreamManagementHost* stream_management() { return nullptr; }
 
 protected:
     ~ProtocolHost() = default;

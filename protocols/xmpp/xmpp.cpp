@@ -10,6 +10,7 @@ namespace {
 constexpr std::string_view ns_bind = "urn:ietf:params:xml:ns:xmpp-bind";
 constexpr std::string_view ns_session = "urn:ietf:params:xml:ns:xmpp-session";
 constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
+constexpr std::string_view ns_sm = "urn:xmpp:sm:3";
 
 // The defined condition and text of an <iq type='error'/> (RFC 6120 §8.3).
 Reason stanza_error_reason(const Node& iq, std::string op) {
@@ -68,7 +69,7 @@ void XmppProtocol::on_features(const Node& features) {
         return;
     }
     if (authenticated()) {
-        start_bind(features);
+        after_authentication(features);
     } else if (secure(features, "TLS is required but the server does not offer STARTTLS; no "
                                 "credentials were sent")) {
         start_sasl(features);
@@ -96,14 +97,92 @@ std::pair<std::string, std::string> XmppProtocol::sasl_binding(const Node& featu
     return {};
 }
 
-void XmppProtocol::start_bind(const Node& features) {
-    if (features.child("bind", ns_bind) == nullptr) {
+// Resumes the core's XEP-0198 session where it can; else settles what it left, and binds.
+void XmppProtocol::after_authentication(const Node& features) {
+    bind_offered_ = features.child("bind", ns_bind) != nullptr;
+    if (const Node* session = features.child("session", ns_session)) {
+        session_needed_ = session->child("optional") == nullptr;
+    }
+    sm_offered_ = features.child("sm", ns_sm) != nullptr;
+    StreamManagementHost* sm = host_.stream_management();
+    const auto& cfg = host_.config().stream_management;
+    if (sm != nullptr && sm_offered_ && cfg.enabled && cfg.resume && !sm->resume_id().empty()) {
+        step_ = Step::resuming;
+        Node resume("resume", std::string(ns_sm));
+        resume.set_attr("previd", sm->resume_id());
+        resume.set_attr("h", std::to_string(sm->handled()));
+        host_.send(resume);
+        return;
+    }
+    if (sm != nullptr && sm->has_session()) {
+        sm->resume_failed(nullptr); // its unacknowledged stanzas back to the queue
+        if (!host_.current()) {
+            return;
+        }
+    }
+    start_bind();
+}
+
+// <resumed/> or <failed/> to <resume/>; <enabled/> or <failed/> to <enable/>.
+void XmppProtocol::on_element(const Node& node) {
+    StreamManagementHost* sm = host_.stream_management();
+    if (sm == nullptr || node.ns() != ns_sm) {
+        return; // anything else while negotiating is not ours to handle
+    }
+    if (step_ == Step::resuming) {
+        on_resume_answer(*sm, node);
+    } else if (step_ == Step::enabling) {
+        on_enable_answer(*sm, node);
+    }
+}
+
+void XmppProtocol::on_resume_answer(StreamManagementHost& sm, const Node& node) {
+    if (node.local_name() == "resumed") {
+        jid_ = sm.resumed(node);
+        if (host_.current()) {
+            host_.set_jid(jid_);
+            succeed();
+        }
+    } else if (node.local_name() == "failed") {
+        sm.resume_failed(&node);
+        if (host_.current()) {
+            start_bind();
+        }
+    }
+}
+
+void XmppProtocol::on_enable_answer(StreamManagementHost& sm, const Node& node) {
+    if (node.local_name() == "enabled") {
+        sm.enabled(node, jid_);
+        if (host_.current()) {
+            succeed();
+        }
+    } else if (node.local_name() == "failed") {
+        host_.log(LogLevel::warning, "the server refused to enable stream management");
+        succeed();
+    }
+}
+
+// After binding (and the session): XEP-0198's <enable/> where offered, else READY now.
+void XmppProtocol::enable_or_ready() {
+    const auto& cfg = host_.config().stream_management;
+    if (host_.stream_management() != nullptr && sm_offered_ && cfg.enabled) {
+        step_ = Step::enabling;
+        Node enable("enable", std::string(ns_sm));
+        if (cfg.resume) {
+            enable.set_attr("resume", "true");
+        }
+        host_.send(enable);
+        return;
+    }
+    succeed();
+}
+
+void XmppProtocol::start_bind() {
+    if (!bind_offered_) {
         fail(ev::BINDFAIL, {"bind", 0, "feature-not-offered",
                             "the server offers no resource binding after authentication"});
         return;
-    }
-    if (const Node* session = features.child("session", ns_session)) {
-        session_needed_ = session->child("optional") == nullptr;
     }
     step_ = Step::binding;
     if (announce(ev::BINDNEGOTIATE)) {
@@ -135,7 +214,8 @@ void XmppProtocol::on_bind_reply(const Node& reply) {
                  {"bind", 0, "malformed-result", "the server's bind result carries no <jid/>"});
             return;
         }
-        host_.set_jid(jid->text());
+        jid_ = jid->text();
+        host_.set_jid(jid_);
         if (host_.wanted(xs::BOUND_JID)) {
             host_.emit(xs::BOUND_JID, Payload(split_jid(jid->text())), &reply);
             if (!host_.current()) {
@@ -149,7 +229,7 @@ void XmppProtocol::on_bind_reply(const Node& reply) {
             start_session();
             return;
         }
-        succeed();
+        enable_or_ready();
         return;
     }
     Reason r = stanza_error_reason(reply, "bind");
@@ -179,7 +259,9 @@ void XmppProtocol::on_session_reply(const Node& reply) {
         return;
     }
     if (reply.attr("type") == "result") {
-        succeed(ev::SESSIONSUCCESS);
+        if (announce(ev::SESSIONSUCCESS)) {
+            enable_or_ready();
+        }
         return;
     }
     fail(ev::SESSIONFAIL, stanza_error_reason(reply, "session"));
@@ -187,9 +269,11 @@ void XmppProtocol::on_session_reply(const Node& reply) {
 
 std::string_view XmppProtocol::step_failure_event() const {
     switch (step_) {
+    case Step::resuming:
     case Step::binding:
         return ev::BINDFAIL;
     case Step::session:
+    case Step::enabling:
         return ev::SESSIONFAIL;
     case Step::features:
         break;

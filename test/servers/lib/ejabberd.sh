@@ -56,6 +56,7 @@ modules:
   mod_disco: {}
   mod_roster: {}
   mod_ping: {}
+  mod_stream_mgmt: {}
 EOF
 }
 

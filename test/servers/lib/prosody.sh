@@ -39,7 +39,7 @@ s2s_ports = { }
 http_ports = { }
 https_ports = { }
 
-modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "legacyauth" }
+modules_enabled = { "roster", "saslauth", "tls", "disco", "ping", "legacyauth", "smacks" }
 modules_disabled = { "s2s", "s2s_auth_certs" }
 authentication = "internal_plain"
 storage = "internal"

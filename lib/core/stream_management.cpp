@@ -1,0 +1,275 @@
+// StreamManagement: XEP-0198's counting, acknowledgements, resumption and re-sending.
+#include "stream_management.hpp"
+
+#include <charconv>
+#include <optional>
+
+#include "pcj/events.hpp"
+#include "stream_stack.hpp"
+
+namespace pcj::detail {
+
+namespace {
+
+constexpr std::string_view ns_stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+// An attribute 'h' (xs:unsignedInt); nothing when it is absent or malformed.
+std::optional<std::uint32_t> h_of(const Node& node) {
+    const std::string h = node.attr("h");
+    std::uint32_t value = 0;
+    const auto [end, ec] = std::from_chars(h.data(), h.data() + h.size(), value);
+    if (h.empty() || ec != std::errc() || end != h.data() + h.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// The defined condition a <failed/> carries, or "undefined-condition".
+Reason failed_reason(const Node* failed) {
+    Reason r{"resume", 0, "undefined-condition", "the server refused to resume the session"};
+    if (failed == nullptr) {
+        r.condition = "resumption-unavailable";
+        r.text = "the server does not offer resumption on this connection";
+        return r;
+    }
+    for (const Node* c : failed->elements()) {
+        if (c->ns() == ns_stanzas && c->local_name() != "text") {
+            r.condition = std::string(c->local_name());
+        } else if (c->local_name() == "text") {
+            r.text = c->text();
+        }
+    }
+    return r;
+}
+
+} // namespace
+
+StreamManagement::StreamManagement(uv_loop_s* loop, const Config& config, Emitter& emitter,
+                                   StreamStack& stack)
+    : loop_(loop), config_(config), emitter_(emitter), stack_(stack),
+      content_ns_(config.effective_xmlns()), stream_(emitter.token()) {}
+
+StreamManagement::~StreamManagement() = default;
+
+void StreamManagement::wire(Writer write, Requeue requeue) {
+    write_ = std::move(write);
+    requeue_ = std::move(requeue);
+}
+
+void StreamManagement::release() {
+    timer_.reset();
+}
+
+bool StreamManagement::is_stanza(const Node& node) const {
+    if (!node.ns().empty() && node.ns() != content_ns_) {
+        return false;
+    }
+    const auto local = node.local_name();
+    return local == "message" || local == "presence" || local == "iq";
+}
+
+// -- the core's hooks -------------------------------------------------------------------------
+
+void StreamManagement::on_written(const Node& node, OutcomeHandler handler) {
+    if (resending_ || !active() || !is_stanza(node)) {
+        return;
+    }
+    unacked_.push_back(Unacked{node, std::move(handler)});
+    if (config_.stream_management.ack_every != 0 &&
+        ++since_request_ >= config_.stream_management.ack_every) {
+        request_ack();
+        return;
+    }
+    arm_timer();
+}
+
+bool StreamManagement::on_inbound(const Node& node) {
+    if (node.ns() == ns_sm) {
+        const auto local = node.local_name();
+        if (local == "r") {
+            answer_request(); // always, whatever the state (XEP-0198 §4)
+            return true;
+        }
+        if (local == "a") {
+            if (active() || closing_) {
+                on_ack(node);
+            }
+            return true;
+        }
+        return false; // <enabled/>, <resumed/>, <failed/>: the XMPP module's
+    }
+    if (active() && is_stanza(node)) {
+        ++handled_; // unsigned: wraps at 2^32 as §4 requires
+    }
+    return false;
+}
+
+// -- acknowledgements -------------------------------------------------------------------------
+
+void StreamManagement::on_ack(const Node& a) {
+    const auto h = h_of(a);
+    if (!h) {
+        emitter_.log(LogLevel::warning, "stream management: an <a/> without a valid h; ignored");
+        return;
+    }
+    if (!acknowledge(*h)) {
+        return;
+    }
+    emitter_.emit(sm::ACK, nullptr, &a);
+}
+
+bool StreamManagement::acknowledge(std::uint32_t h) {
+    std::uint32_t count = newly_acknowledged(acked_, h);
+    if (count > unacked_.size()) {
+        emitter_.log(LogLevel::warning, "stream management: the server acknowledged " +
+                                            std::to_string(count) + " stanza(s), but only " +
+                                            std::to_string(unacked_.size()) + " were unacked");
+        count = static_cast<std::uint32_t>(unacked_.size());
+    }
+    acked_ += count;
+    const Emitter::Token connection = emitter_.token();
+    for (; count > 0; --count) {
+        Unacked done = std::move(unacked_.front());
+        unacked_.pop_front();
+        if (done.handler) {
+            done.handler(Outcome{Delivery::acked, {}, std::chrono::milliseconds(0)});
+            if (!connection.current()) {
+                return false;
+            }
+        }
+    }
+    if (unacked_.empty() && timer_) {
+        timer_->stop();
+    } else {
+        arm_timer();
+    }
+    return true;
+}
+
+void StreamManagement::request_ack() {
+    since_request_ = 0;
+    if (timer_) {
+        timer_->stop();
+    }
+    send_raw("<r xmlns=\"urn:xmpp:sm:3\"/>");
+}
+
+void StreamManagement::answer_request() {
+    send_raw("<a xmlns=\"urn:xmpp:sm:3\" h=\"" + std::to_string(handled_) + "\"/>");
+}
+
+void StreamManagement::arm_timer() {
+    const auto after = config_.stream_management.ack_after;
+    if (after.count() == 0 || unacked_.empty() || !active()) {
+        return;
+    }
+    if (!timer_) {
+        timer_ = std::make_unique<Timer>(loop_);
+    } else if (timer_->active()) {
+        return;
+    }
+    timer_->start(after, [this] {
+        if (active() && !unacked_.empty()) {
+            request_ack();
+        }
+    });
+}
+
+void StreamManagement::send_raw(const std::string& bytes) {
+    if (config_.debug) {
+        emitter_.log(LogLevel::debug, "Sent: " + bytes);
+    }
+    stack_.send(bytes);
+}
+
+// -- StreamManagementHost ---------------------------------------------------------------------
+
+void StreamManagement::start_session() {
+    active_ = true;
+    stream_ = emitter_.token();
+    since_request_ = 0;
+}
+
+void StreamManagement::on_shutdown() {
+    if (!active()) {
+        return; // a lost session: the next connection resumes it or queues its stanzas again
+    }
+    if (!unacked_.empty()) {
+        request_ack();
+    }
+    closing_ = true;
+}
+
+void StreamManagement::enabled(const Node& enabled, const std::string& jid) {
+    if (closing_) {
+        unacked_.clear(); // written before a clean close, which the server handled in order
+        closing_ = false;
+    }
+    if (!unacked_.empty()) {
+        resume_failed(nullptr); // a session left over that nobody resumed
+    }
+    const std::string resume = enabled.attr("resume");
+    resume_id_ = (resume == "true" || resume == "1") ? enabled.attr("id") : std::string();
+    jid_ = jid;
+    handled_ = 0;
+    acked_ = 0;
+    start_session();
+    emitter_.emit(sm::ENABLED, nullptr, &enabled);
+}
+
+std::string StreamManagement::resumed(const Node& resumed) {
+    start_session();
+    const Emitter::Token connection = emitter_.token();
+    if (const auto h = h_of(resumed); h && !acknowledge(*h)) {
+        return jid_;
+    }
+    if (!emitter_.emit(sm::RESUMED, nullptr, &resumed)) {
+        return jid_;
+    }
+    // What the server never received, once more, in order; the hook does not keep them twice.
+    resending_ = true;
+    for (std::size_t i = 0; i < unacked_.size() && connection.current(); ++i) {
+        write_(unacked_[i].node);
+    }
+    resending_ = false;
+    if (connection.current() && !unacked_.empty()) {
+        request_ack();
+    }
+    return jid_;
+}
+
+void StreamManagement::resume_failed(const Node* failed) {
+    if (failed != nullptr) {
+        if (const auto h = h_of(*failed); h && !acknowledge(*h)) {
+            return;
+        }
+    }
+    if (closing_) {
+        unacked_.clear();
+        closing_ = false;
+    }
+    std::vector<std::pair<Node, OutcomeHandler>> back;
+    back.reserve(unacked_.size());
+    for (auto& u : unacked_) {
+        back.emplace_back(std::move(u.node), std::move(u.handler));
+    }
+    unacked_.clear();
+    resume_id_.clear();
+    active_ = false;
+    handled_ = 0;
+    acked_ = 0;
+    if (timer_) {
+        timer_->stop();
+    }
+    const std::size_t count = back.size();
+    if (!back.empty()) {
+        requeue_(std::move(back));
+    }
+    const Reason why = failed_reason(failed);
+    emitter_.log(LogLevel::info, "stream management: the session is gone (" + why.condition +
+                                     "); " + std::to_string(count) +
+                                     " unacknowledged stanza(s) go back to the queue");
+    emitter_.emit(sm::RESUME_FAILED, &why, failed);
+}
+
+} // namespace pcj::detail

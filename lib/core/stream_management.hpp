@@ -1,0 +1,122 @@
+// StreamManagement: XEP-0198 for the XMPP client — the counts of both directions, the stanzas
+// the server has not acknowledged yet, the ack requests, and what happens to those stanzas when
+// a stream is resumed (re-sent in order, once) or cannot be (back to the head of the queue).
+//
+// It outlives connections (a protocol module lives for one): the XMPP module negotiates
+// <enable/> and <resume/> and reports the answers through StreamManagementHost. The core feeds it
+// at two places only:
+//   Outbox::write         on_written(node, handler): every stanza written while enabled
+//   InboundRouter         on_inbound(node): <r/> and <a/> are consumed here; stanzas counted
+// Nothing counts until the server's <enabled/> or <resumed/> on the current stream, so other
+// connection types, and servers without stream management, see no change.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "emitter.hpp"
+#include "pcj/config.hpp"
+#include "pcj/node.hpp"
+#include "protocol.hpp"
+#include "sm_contract.hpp"
+#include "timer.hpp"
+
+struct uv_loop_s;
+
+namespace pcj::detail {
+
+class StreamStack;
+
+inline constexpr std::string_view ns_sm = "urn:xmpp:sm:3";
+
+// How many stanzas an <a h/> settles after the previous one: both counts are modulo 2^32
+// (XEP-0198 §5), so the unsigned difference is the answer across the wrap.
+constexpr std::uint32_t newly_acknowledged(std::uint32_t previous, std::uint32_t h) {
+    return h - previous;
+}
+
+class StreamManagement final : public StreamManagementHost {
+public:
+    // Writes a stanza as every stanza is written (Outbox::write).
+    using Writer = std::function<void(const Node&)>;
+    // MERGE (branch `unattended`): Outbox::requeue_front — the stanzas back at the head of the
+    // queue, in order, each with its outcome handler.
+    using Requeue = std::function<void(std::vector<std::pair<Node, OutcomeHandler>>)>;
+
+    StreamManagement(uv_loop_s* loop, const Config& config, Emitter& emitter, StreamStack& stack);
+    ~StreamManagement();
+    void wire(Writer write, Requeue requeue);
+
+    // -- the core's two hooks --------------------------------------------------------------------
+    // A stanza was written (Outbox::write): kept until acknowledged, when enabled.
+    void on_written(const Node& node, OutcomeHandler handler);
+    // A received element: true when it was stream management's own (<r/>, <a/>) and is done
+    // with; stanzas are counted and go on.
+    bool on_inbound(const Node& node);
+
+    // -- StreamManagementHost (the XMPP module) -----------------------------------------------
+    bool has_session() const override {
+        return !closing_ && (!resume_id_.empty() || !unacked_.empty());
+    }
+    const std::string& resume_id() const override { return closing_ ? no_id_ : resume_id_; }
+    std::uint32_t handled() const override { return handled_; }
+    void enabled(const Node& enabled, const std::string& jid) override;
+    std::string resumed(const Node& resumed) override;
+    void resume_failed(const Node* failed) override;
+
+    // The application ends the session (Component::shutdown()): an <r/> goes before the
+    // closing tag so that what the server handled is acknowledged; the session is not resumed,
+    // and what stays unacknowledged is not sent again.
+    void on_shutdown();
+
+    // Enabled on the current stream.
+    bool active() const { return active_ && stream_.current(); }
+    std::size_t unacked() const { return unacked_.size(); }
+    void release(); // the timer, before the loop closes
+
+private:
+    struct Unacked {
+        Node node;
+        OutcomeHandler handler;
+    };
+
+    bool is_stanza(const Node& node) const;
+    void on_ack(const Node& a);
+    // Settles the stanzas up to the server's count h; false when a handler replaced the
+    // connection.
+    bool acknowledge(std::uint32_t h);
+    void request_ack();
+    void answer_request();
+    void arm_timer();
+    void send_raw(const std::string& bytes);
+    void start_session();
+
+    uv_loop_s* loop_;
+    const Config& config_;
+    Emitter& emitter_;
+    StreamStack& stack_;
+    Writer write_;
+    Requeue requeue_;
+    std::string content_ns_;
+
+    Emitter::Token stream_; // the stream it was enabled on
+    bool active_ = false;
+    bool resending_ = false;
+    bool closing_ = false; // shutdown() was called on an enabled stream
+    const std::string no_id_;
+    std::string resume_id_;
+    std::string jid_;
+    std::uint32_t handled_ = 0; // stanzas received (h we report)
+    std::uint32_t acked_ = 0;   // the server's last h
+    unsigned since_request_ = 0;
+    std::deque<Unacked> unacked_;
+    std::unique_ptr<Timer> timer_; // made at the first timed request
+};
+
+} // namespace pcj::detail
