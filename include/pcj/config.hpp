@@ -73,7 +73,8 @@ struct DnsConfig {
 };
 
 // What happens after a connection ends by failure (see doc/unattended.md). Off by default, as
-// in PCJ, where the application calls reconnect() itself.
+// in PCJ, where the application calls reconnect() itself. In this release the settings are
+// validated but not yet acted on (doc/unattended.md): a lost connection waits for connect().
 struct ReconnectConfig {
     bool enabled = false;
     std::chrono::milliseconds initial_delay{1'000}; // the first delay's upper bound
