@@ -85,8 +85,8 @@ struct ReconnectConfig {
 
 // XEP-0198 stream management, for XMPP clients whose server offers it (doc/unattended.md).
 struct StreamManagementConfig {
-    bool enabled = true; // enable after bind when the server offers urn:xmpp:sm:3
-    bool resume = true;  // ask for resumption, and resume after a lost link
+    bool enabled = true;    // enable after bind when the server offers urn:xmpp:sm:3
+    bool resume = true;     // ask for resumption, and resume after a lost link
     unsigned ack_every = 5; // request an ack (<r/>) after this many stanzas; 0: not by count
     std::chrono::milliseconds ack_after{2'000}; // and this long after an unacked write; 0: never
 };

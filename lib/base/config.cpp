@@ -158,8 +158,8 @@ void Config::validate_and_complete() {
     require(reconnect.initial_delay.count() > 0, "reconnect.initial_delay", "must be positive");
     require(reconnect.max_delay >= reconnect.initial_delay, "reconnect.max_delay",
             "must be at least reconnect.initial_delay");
-    require(reconnect.multiplier >= 1.0 && reconnect.multiplier <= 100.0,
-            "reconnect.multiplier", "must be between 1 and 100");
+    require(reconnect.multiplier >= 1.0 && reconnect.multiplier <= 100.0, "reconnect.multiplier",
+            "must be between 1 and 100");
     require(stream_management.ack_after.count() >= 0, "stream_management.ack_after",
             "must not be negative");
     require(max_stanza_size >= 1024, "max_stanza_size", "must be at least 1024 bytes");

@@ -5,7 +5,6 @@
 
 namespace pcj::detail {
 
-
 Door::Door(uv_loop_s* loop, std::function<void(std::vector<Task>&)> run)
     : handle_(new uv_async_t), run_(std::move(run)) {
     uv_async_init(loop, handle_, &Door::on_wake);

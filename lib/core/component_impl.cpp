@@ -66,8 +66,7 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
       own_loop_(owns_loop_), loop_(owns_loop_ ? own_loop_.loop : loop),
       emitter_(events_, config_.alias), graveyard_(emitter_), records_(emitter_),
       tracker_(loop_, emitter_, graveyard_, config_.rts_timeout), session_(*this, *this),
-      stack_(loop_, config_, emitter_, graveyard_, records_),
-      sm_(loop_, config_, emitter_, stack_),
+      stack_(loop_, config_, emitter_, graveyard_, records_), sm_(loop_, config_, emitter_, stack_),
       outbox_(config_, emitter_, envelope_of(config_), stack_, tracker_, session_, lifecycle_),
       router_(
           config_, emitter_, envelope_of(config_),

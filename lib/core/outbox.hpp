@@ -57,7 +57,7 @@ private:
     const Lifecycle& lifecycle_;
     std::string content_ns_; // the namespace stanzas are written in
     std::deque<Node> queue_;
-    std::string write_buffer_; // reused for serialisation
+    std::string write_buffer_;       // reused for serialisation
     StreamManagement* sm_ = nullptr; // XEP-0198 (branch `sm`)
 };
 
