@@ -15,6 +15,7 @@
 #include "pcj/extension.hpp"
 #include "pcj/log.hpp"
 #include "pcj/node.hpp"
+#include "pcj/outcome.hpp"
 #include "pcj/pubsub.hpp"
 #include "pcj/session.hpp"
 
@@ -58,6 +59,9 @@ public:
 
     // READY: serialise and write (PCJ_NODESENT). Otherwise: queue (PCJ_NODEQUEUED).
     void output(Node node);
+    // The same, and `on_outcome` learns what became of the stanza (pcj/outcome.hpp): queued,
+    // then sent (with stream management: acked), or failed / dropped; one final report.
+    void output(Node node, std::function<void(const Outcome&)> on_outcome);
     // Sends every queued node in FIFO order (those that still cannot be sent stay queued).
     void purge_queue();
 

@@ -162,6 +162,18 @@ inline constexpr std::string_view ROSTER_PUSHED = "roster_pushed"; // node, Rost
 inline constexpr std::string_view PING_TIMEOUT = "ping_timeout";   // reason
 } // namespace ext
 
+// Unattended operation (doc/unattended.md): the reconnect policy, the bounded queue, replies
+// from the address asked.
+namespace un {
+inline constexpr std::string_view RECONNECT_DELAY = "reconnect_delay"; // ReconnectAttempt, reason
+inline constexpr std::string_view RECONNECT_STOPPED =
+    "reconnect_stopped";                                             // ReconnectAttempt, reason
+inline constexpr std::string_view QUEUE_REJECTED = "queue_rejected"; // node, reason
+inline constexpr std::string_view QUEUE_DROPPED = "queue_dropped";   // node, reason
+inline constexpr std::string_view RTS_FOREIGN_REPLY =
+    "rts_foreign_reply"; // node, Text: the 'to' asked
+} // namespace un
+
 // Why something failed. Every failure event carries one.
 struct Reason {
     std::string op; // what failed: "connect", "read", "write", "resolve", "handshake", "xml", …

@@ -38,7 +38,8 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
       loop_(owns_loop_ ? own_loop() : loop), emitter_(events_, config_.alias), graveyard_(emitter_),
       records_(emitter_), tracker_(loop_, emitter_, graveyard_, config_.rts_timeout),
       session_(*this, *this), stack_(loop_, config_, emitter_, graveyard_, records_),
-      outbox_(config_, emitter_, envelope_of(config_), stack_, tracker_, session_, lifecycle_),
+      outbox_(loop_, config_, emitter_, graveyard_, envelope_of(config_), stack_, tracker_,
+              session_, lifecycle_),
       router_(
           config_, emitter_, envelope_of(config_),
           InboundRouter::Steps{records_, tracker_, session_, extensions_, filters_, lifecycle_}),
@@ -60,6 +61,7 @@ ComponentImpl::~ComponentImpl() {
     graveyard_.free_all();
     lifecycle_.release();
     tracker_.release();
+    outbox_.release();
     door_.reset();
     if (owns_loop_) {
         uv_run(loop_, UV_RUN_DEFAULT);
@@ -79,6 +81,11 @@ void ComponentImpl::set_owner(Component* owner) {
 void ComponentImpl::output(Node node) {
     Graveyard::Scope scope(graveyard_);
     outbox_.output(std::move(node));
+}
+
+void ComponentImpl::output(Node node, OutcomeHandler on_outcome) {
+    Graveyard::Scope scope(graveyard_);
+    outbox_.output(std::move(node), std::move(on_outcome));
 }
 
 void ComponentImpl::purge_queue() {

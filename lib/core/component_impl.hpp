@@ -44,10 +44,12 @@ public:
         lifecycle_.connect(std::move(host), port);
     }
     void output(Node node) override;
+    void output(Node node, OutcomeHandler on_outcome);
     void purge_queue();
     std::string return_to_sender(Node node, PendingRequest request,
                                  std::chrono::milliseconds timeout);
-    void shutdown(const Reason* why = nullptr) { lifecycle_.shutdown(why); }
+    // The application's shutdown(): also stops the reconnect policy.
+    void shutdown(const Reason* why = nullptr) { lifecycle_.shutdown_by_application(why); }
     void abort(Reason reason) { lifecycle_.abort(std::move(reason)); }
     // Component::submit() and post(): run on the loop thread, through the Door.
     void submit(Node node);

@@ -56,6 +56,7 @@ private:
     void emit_stanza_events(const Node& node);
     void route_ready(const Node& node);
     void route_negotiating(const Node& node);
+    std::string_view self() const;
 
     // Whether anyone listens to the per-stanza stream events, refreshed when the PubSub's
     // subscriptions change, so that a stanza costs no lookups when nobody does.
