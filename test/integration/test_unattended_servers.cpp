@@ -61,7 +61,10 @@ TEST_CASE("unattended servers: an XMPP client comes back by itself after the ser
 TEST_CASE("unattended servers: a component loses nothing output while its link is dead, "
           "through several server kills",
           "[integration][unattended][j14]") {
-    TestServer& s = servers.get(ServerKind::prosody);
+    const ServerKind kind =
+        GENERATE(ServerKind::prosody, ServerKind::ejabberd, ServerKind::jabberd2_router);
+    CAPTURE(to_string(kind));
+    TestServer& s = servers.get(kind);
     LoopFixture f;
     Config cfg = j14_config(s);
     cfg.connect_timeout = 2s;
@@ -82,7 +85,7 @@ TEST_CASE("unattended servers: a component loses nothing output while its link i
                  [&outcomes, n](const Outcome& o) { outcomes[n].push_back(o.status); });
     };
     connect_ready(f, c);
-    constexpr int rounds = 3;
+    constexpr int rounds = 4;
     constexpr int per_round = 5;
     for (int round = 0; round < rounds; ++round) {
         CAPTURE(round);
