@@ -8,6 +8,7 @@
 #include "configs.hpp"
 #include "loop_fixture.hpp"
 #include "pcj/disco.hpp"
+#include "pcj/ping.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
 #include "scripts.hpp"
@@ -358,5 +359,29 @@ TEST_CASE("unattended: a disco#info reply from another address than the one aske
     const Seen* got = rec.last(ext::QUERY_INFO);
     REQUIRE(got->node);
     CHECK(got->node->attr("from") == "conference.localhost");
+    CHECK(rec.count(un::RTS_FOREIGN_REPLY) == 1);
+}
+
+TEST_CASE("unattended: a ping reply from another address than the one pinged is ignored",
+          "[protocol][unattended][rts][ping]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    handshake(peer)
+        .expect("urn:xmpp:ping")
+        .expect("</iq>")
+        .send("<iq type='result' id='$ID' from='mallory@localhost' to='component.localhost'/>")
+        .pause(50ms)
+        .send("<iq type='result' id='$ID' from='user@localhost/res' to='component.localhost'/>");
+    Component c(j14_config(peer.port()), f.loop());
+    auto ping = std::make_shared<Ping>();
+    c.attach(ping);
+    Recorder rec(c);
+    connect_ready(f, c);
+    std::vector<PingResult> results;
+    ping->ping(
+        "user@localhost/res", [&](const PingResult& r) { results.push_back(r); }, 2s);
+    REQUIRE(f.run_until([&] { return !results.empty(); }));
+    CHECK(results.size() == 1);
+    CHECK(results[0].answered);
     CHECK(rec.count(un::RTS_FOREIGN_REPLY) == 1);
 }
