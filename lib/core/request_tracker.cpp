@@ -57,7 +57,8 @@ bool RequestTracker::take_reply(const Node& received, const Node& stanza, bool f
     // still being settled: the id is enough for them.
     if (const PendingRequest* asked = pending_.find(*id); asked != nullptr && !asked->internal) {
         const std::string* from = stanza.find_attr("from");
-        if (!reply_sender_matches(asked->to, from != nullptr ? *from : std::string_view(), self)) {
+        const std::string_view sender = from != nullptr ? *from : std::string_view();
+        if (!reply_sender_matches(asked->to, sender, self) && !bounced(stanza, sender, self)) {
             return foreign_reply(received, asked->to);
         }
     }
@@ -75,6 +76,14 @@ bool RequestTracker::take_reply(const Node& received, const Node& stanza, bool f
         emitter_.emit(ev::RTS_FINISH, nullptr, &received);
     }
     return true;
+}
+
+// A router that cannot deliver a request returns it as an error without swapping the
+// addresses (the jabberd2 router does): 'from' is then our own address, which no one but the
+// server can put on a stanza to us.
+bool RequestTracker::bounced(const Node& stanza, std::string_view from, std::string_view self) {
+    return !from.empty() && stanza.attr("type") == "error" &&
+           (same_jid(from, self) || same_jid(from, bare_of(self)));
 }
 
 // Not the reply: the event, then the stanza goes its ordinary way (unless a handler replaced

@@ -61,6 +61,7 @@ private:
     void deliver(const std::string& id, PendingRequest& request, const Node* reply,
                  const Reason* failure);
     bool foreign_reply(const Node& received, const std::string& asked);
+    static bool bounced(const Node& stanza, std::string_view from, std::string_view self);
     void arm_timer();
     void on_timer();
 
