@@ -15,6 +15,7 @@
 #include "pcj/extension.hpp"
 #include "pcj/log.hpp"
 #include "pcj/node.hpp"
+#include "pcj/outcome.hpp"
 #include "pcj/pubsub.hpp"
 #include "pcj/session.hpp"
 
@@ -50,7 +51,8 @@ public:
     // -- PCJ's input events ----------------------------------------------------------------
     // Starts a connection (closing any current one without events). reconnect() is the same.
     // State that belongs to a connection (stream id, pending requests, protocol state) is
-    // reset; the output queue and the filters are kept.
+    // reset; the output queue and the filters are kept. With Config::reconnect on, a
+    // connection that ends by failure is connected again by itself (doc/unattended.md).
     void connect();
     void connect(std::string host, std::uint16_t port);
     void reconnect();
@@ -58,6 +60,9 @@ public:
 
     // READY: serialise and write (PCJ_NODESENT). Otherwise: queue (PCJ_NODEQUEUED).
     void output(Node node);
+    // The same, and `on_outcome` learns what became of the stanza (pcj/outcome.hpp): queued,
+    // then sent (with stream management: acked), or failed / dropped; one final report.
+    void output(Node node, std::function<void(const Outcome&)> on_outcome);
     // Sends every queued node in FIFO order (those that still cannot be sent stay queued).
     void purge_queue();
 
@@ -83,7 +88,8 @@ public:
 
     // Sends </stream:stream>, waits (config().shutdown_timeout at most) for the peer's close,
     // closes the socket. PCJ_STREAMEND, PCJ_SHUTDOWN_START, PCJ_SOCKETDISCONNECT and
-    // PCJ_SHUTDOWN_FINISH fire exactly once each. Does nothing when not connected.
+    // PCJ_SHUTDOWN_FINISH fire exactly once each. Does nothing when not connected, except
+    // that it always stops the reconnect policy (a pending attempt is cancelled).
     void shutdown();
     // Drops the connection at once, without the closing handshake (for a peer that stopped
     // answering): PCJ_SOCKETFAIL with the reason, then PCJ_SOCKETDISCONNECT. Requests waiting

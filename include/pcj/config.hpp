@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,31 @@ struct ReconnectConfig {
     std::chrono::milliseconds max_delay{60'000};    // no delay's upper bound grows past this
     double multiplier = 2.0;                        // growth of the bound per attempt (>= 1)
     unsigned max_attempts = 0;                      // attempts after one failure; 0: no limit
+    // The jitter's random source, a number in [0, 1); empty: a per-process generator. Tests
+    // give their own.
+    std::function<double()> uniform;
+};
+
+// The output queue (see doc/unattended.md). Zero limits mean no limit, as in PCJ.
+enum class QueueFullPolicy {
+    reject_new,  // the stanza that does not fit is refused (outcome failed, queue_rejected)
+    drop_oldest, // the oldest queued stanzas make room (outcome dropped, queue_dropped)
+};
+std::string_view to_string(QueueFullPolicy policy);
+
+struct QueueConfig {
+    std::size_t max_stanzas = 0; // stanzas waiting in the queue
+    std::size_t max_bytes = 0;   // their serialised size
+    QueueFullPolicy when_full = QueueFullPolicy::reject_new;
+    // Write the queue at READY by itself; off: it waits for purge_queue(), as PCJ documents.
+    bool flush_at_ready = false;
+};
+
+// A token bucket at the queue: stanzas wait until both rates allow them (zero: no limit). The
+// bucket holds one second's worth, so a burst of that size leaves at once.
+struct RateLimitConfig {
+    double stanzas_per_second = 0;
+    double bytes_per_second = 0;
 };
 
 // XEP-0198 stream management, for XMPP clients whose server offers it (doc/unattended.md).
@@ -136,6 +162,8 @@ struct Config {
     // -- unattended operation --------------------------------------------------------------------
     ReconnectConfig reconnect;
     StreamManagementConfig stream_management;
+    QueueConfig queue;
+    RateLimitConfig rate_limit;
 
     // -- limits on what the peer may send ------------------------------------------------------
     std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element

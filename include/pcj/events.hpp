@@ -173,6 +173,17 @@ inline constexpr std::string_view RESUMED = "sm_resumed";             // node: <
 inline constexpr std::string_view RESUME_FAILED = "sm_resume_failed"; // node: <failed/>, reason
 inline constexpr std::string_view ACK = "sm_ack";                     // node: <a/>
 } // namespace sm
+// Unattended operation (doc/unattended.md): the reconnect policy, the bounded queue, replies
+// from the address asked.
+namespace un {
+inline constexpr std::string_view RECONNECT_DELAY = "reconnect_delay"; // ReconnectAttempt, reason
+inline constexpr std::string_view RECONNECT_STOPPED =
+    "reconnect_stopped";                                             // ReconnectAttempt, reason
+inline constexpr std::string_view QUEUE_REJECTED = "queue_rejected"; // node, reason
+inline constexpr std::string_view QUEUE_DROPPED = "queue_dropped";   // node, reason
+inline constexpr std::string_view RTS_FOREIGN_REPLY =
+    "rts_foreign_reply"; // node, Text: the 'to' asked
+} // namespace un
 
 // Why something failed. Every failure event carries one.
 struct Reason {

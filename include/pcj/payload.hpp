@@ -1,6 +1,7 @@
 // The typed details of the socket, connection, stream and extension events (Event::payload).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -169,9 +170,17 @@ struct RosterChange {
     std::string version; // the roster version the push carried, if any
 };
 
+// reconnect_delay and reconnect_stopped: the attempt (1 for the first after a failure) and the
+// delay before it (zero in reconnect_stopped).
+struct ReconnectAttempt {
+    unsigned attempt = 0;
+    std::chrono::milliseconds delay{0};
+};
+
 // Everything an event may carry beside its node and reason; std::monostate when nothing.
 using Payload =
     std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text, Mechanisms,
-                 SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange, SrvRecord, Attempt>;
+                 SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange, SrvRecord, Attempt,
+                 ReconnectAttempt>;
 
 } // namespace pcj

@@ -37,6 +37,10 @@ ConnectionType connection_type_from_string(std::string_view text) {
                       "' (expected XMPP, LEGACY, JABBERD14_COMPONENT or JABBERD20_COMPONENT)");
 }
 
+std::string_view to_string(QueueFullPolicy policy) {
+    return policy == QueueFullPolicy::drop_oldest ? "drop_oldest" : "reject_new";
+}
+
 std::string_view to_string(TlsPolicy policy) {
     switch (policy) {
     case TlsPolicy::required:
@@ -162,6 +166,10 @@ void Config::validate_and_complete() {
             "must be between 1 and 100");
     require(stream_management.ack_after.count() >= 0, "stream_management.ack_after",
             "must not be negative");
+    require(rate_limit.stanzas_per_second >= 0 && rate_limit.stanzas_per_second <= 1e9,
+            "rate_limit.stanzas_per_second", "must be between 0 (no limit) and 1e9");
+    require(rate_limit.bytes_per_second >= 0 && rate_limit.bytes_per_second <= 1e12,
+            "rate_limit.bytes_per_second", "must be between 0 (no limit) and 1e12");
     require(max_stanza_size >= 1024, "max_stanza_size", "must be at least 1024 bytes");
     require(max_depth >= 2, "max_depth", "must be at least 2");
     // A stream header carries about six attributes and declarations.

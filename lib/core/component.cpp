@@ -11,6 +11,22 @@ namespace pcj {
 // ---------------------------------------------------------------------------------------------
 // Public API
 
+std::string_view to_string(Delivery delivery) {
+    switch (delivery) {
+    case Delivery::queued:
+        return "queued";
+    case Delivery::sent:
+        return "sent";
+    case Delivery::acked:
+        return "acked";
+    case Delivery::failed:
+        return "failed";
+    case Delivery::dropped:
+        return "dropped";
+    }
+    return "?";
+}
+
 std::string_view to_string(State state) {
     switch (state) {
     case State::disconnected:
@@ -73,6 +89,10 @@ void Component::reconnect(std::string host, std::uint16_t port) {
 
 void Component::output(Node node) {
     impl_->output(std::move(node));
+}
+
+void Component::output(Node node, std::function<void(const Outcome&)> on_outcome) {
+    impl_->output(std::move(node), std::move(on_outcome));
 }
 
 void Component::purge_queue() {

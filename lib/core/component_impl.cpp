@@ -67,7 +67,8 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
       emitter_(events_, config_.alias), graveyard_(emitter_), records_(emitter_),
       tracker_(loop_, emitter_, graveyard_, config_.rts_timeout), session_(*this, *this),
       stack_(loop_, config_, emitter_, graveyard_, records_), sm_(loop_, config_, emitter_, stack_),
-      outbox_(config_, emitter_, envelope_of(config_), stack_, tracker_, session_, lifecycle_),
+      outbox_(loop_, config_, emitter_, graveyard_, envelope_of(config_), stack_, tracker_,
+              session_, lifecycle_),
       router_(
           config_, emitter_, envelope_of(config_),
           InboundRouter::Steps{records_, tracker_, session_, extensions_, filters_, lifecycle_}),
@@ -91,6 +92,7 @@ ComponentImpl::~ComponentImpl() {
     graveyard_.free_all();
     lifecycle_.release();
     tracker_.release();
+    outbox_.release();
     door_.reset();
     if (owns_loop_) {
         uv_run(loop_, UV_RUN_DEFAULT);
@@ -111,12 +113,7 @@ void ComponentImpl::wire_stream_management() {
     router_.set_stream_management(&sm_);
     sm_.wire([this](const Node& node) { outbox_.write(node); },
              [this](std::vector<std::pair<Node, OutcomeHandler>> stanzas) {
-                 // MERGE (branch `unattended`): outbox_.requeue_front(std::move(stanzas));
-                 // Until then they go to the queue's end, which is its head while the queue
-                 // is empty (the tests keep it so).
-                 for (auto& stanza : stanzas) {
-                     outbox_.output(std::move(stanza.first));
-                 }
+                 outbox_.requeue_front(std::move(stanzas));
              });
 }
 
@@ -127,6 +124,11 @@ void ComponentImpl::set_owner(Component* owner) {
 void ComponentImpl::output(Node node) {
     Graveyard::Scope scope(graveyard_);
     outbox_.output(std::move(node));
+}
+
+void ComponentImpl::output(Node node, OutcomeHandler on_outcome) {
+    Graveyard::Scope scope(graveyard_);
+    outbox_.output(std::move(node), std::move(on_outcome));
 }
 
 void ComponentImpl::purge_queue() {

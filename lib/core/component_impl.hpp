@@ -45,12 +45,15 @@ public:
         lifecycle_.connect(std::move(host), port);
     }
     void output(Node node) override;
+    void output(Node node, OutcomeHandler on_outcome);
     void purge_queue();
     std::string return_to_sender(Node node, PendingRequest request,
                                  std::chrono::milliseconds timeout);
+    // The application's shutdown(): also stops the reconnect policy. XEP-0198: <r/> before the
+    // closing tag, and no resumption after.
     void shutdown(const Reason* why = nullptr) {
-        sm_.on_shutdown(); // XEP-0198: <r/> before the closing tag; no resumption after
-        lifecycle_.shutdown(why);
+        sm_.on_shutdown();
+        lifecycle_.shutdown_by_application(why);
     }
     void abort(Reason reason) { lifecycle_.abort(std::move(reason)); }
     // Component::submit() and post(): run on the loop thread, through the Door.

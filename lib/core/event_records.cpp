@@ -51,6 +51,7 @@ void EventRecords::start_connection() {
     peer_ = Endpoint{};
     stream_error_condition_.clear();
     stream_error_text_.clear();
+    other_host_.clear();
 }
 
 bool EventRecords::record(SocketRecord& r) {
@@ -219,6 +220,13 @@ bool EventRecords::on_stream_error(const Node& error) {
     const Reason why = stream_error_reason(error);
     stream_error_condition_ = why.condition;
     stream_error_text_ = why.text;
+    if (why.condition == "see-other-host") {
+        for (const Node* child : error.elements()) {
+            if (child->local_name() == "see-other-host") {
+                other_host_ = child->text();
+            }
+        }
+    }
     return !emitter_.wanted(xs::ERROR) || emitter_.emit(xs::ERROR, &why, &error);
 }
 

@@ -75,6 +75,8 @@ public:
     bool on_stream_error(const Node& error);
     // Why the stream ended when the peer closed it: its last <stream:error/>, else peer-closed.
     Reason stream_end_reason() const;
+    // The text of a <see-other-host/> stream error ("host[:port]"), "" when there was none.
+    const std::string& other_host() const { return other_host_; }
     void note_lost(const Reason& reason) { lost_reason_ = reason; }
     // EVENT_CHANNEL_CLOSED and, when the connection ended (not replaced), net::TCP_DISCONNECT.
     bool announce_closed(bool with_disconnect);
@@ -91,6 +93,7 @@ private:
     std::optional<Reason> lost_reason_; // why this connection is ending, if it was lost
     std::string stream_error_condition_;
     std::string stream_error_text_;
+    std::string other_host_;
     bool name_lookup_ = false;      // the host is a name (not a numeric address)
     bool socket_open_ = false;      // CONNECTED fired, CHANNEL_CLOSED not yet
     bool deleted_owed_ = false;     // a connection started, DELETED not yet

@@ -27,7 +27,7 @@ struct ConnectionParts {
     RequestTracker& tracker;
     Outbox& outbox;
     SessionKeeper& session;
-    StreamManagement& sm; // XEP-0198 state across connections (branch `sm`)
+    StreamManagement& sm; // XEP-0198 state across connections
 };
 
 class HostLink final : public ProtocolHost {

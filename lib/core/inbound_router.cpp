@@ -25,7 +25,7 @@ void InboundRouter::on_stanza(const Node& node) {
     if (config_.debug) {
         emitter_.log(LogLevel::debug, "Recd: " + node.to_string(content_ns_));
     }
-    // XEP-0198 hook (branch `sm`): <r/> answered and <a/> settled here, in every state; a
+    // XEP-0198 hook: <r/> answered and <a/> settled here, in every state; a
     // stanza is counted as handled and goes on.
     if (sm_ != nullptr && sm_->on_inbound(node)) {
         return;
@@ -104,7 +104,7 @@ void InboundRouter::emit_stanza_events(const Node& node) {
 void InboundRouter::route_ready(const Node& node) {
     const Node& stanza = envelope_.stanza_of(node);
     // (1) A reply to return_to_sender goes to its requester and no further.
-    if (steps_.tracker.take_reply(node, stanza, true)) {
+    if (steps_.tracker.take_reply(node, stanza, true, self())) {
         return;
     }
     const Emitter::Token connection = emitter_.token();
@@ -139,8 +139,15 @@ void InboundRouter::route_ready(const Node& node) {
     emitter_.emit(ev::NODERECEIVED, nullptr, &node);
 }
 
+// Who we are, for the reply check: the bound JID, or the configured domain before binding and
+// for the components (whose stanzas carry their own addresses).
+std::string_view InboundRouter::self() const {
+    const std::string& jid = steps_.lifecycle.jid();
+    return jid.empty() ? std::string_view(config_.hostname) : std::string_view(jid);
+}
+
 void InboundRouter::route_negotiating(const Node& node) {
-    if (steps_.tracker.take_reply(node, envelope_.stanza_of(node), false)) {
+    if (steps_.tracker.take_reply(node, envelope_.stanza_of(node), false, self())) {
         return;
     }
     if (node.local_name() == "features" && node.ns() == config_.stream_ns) {

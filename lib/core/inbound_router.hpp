@@ -51,7 +51,7 @@ public:
 
     // The public object extensions are handed (set once it exists).
     void set_owner(Component* owner) { owner_ = owner; }
-    // XEP-0198 (branch `sm`): <r/> and <a/> are stream management's; stanzas are counted.
+    // XEP-0198: <r/> and <a/> are stream management's; stanzas are counted.
     void set_stream_management(StreamManagement* sm) { sm_ = sm; }
     void on_stanza(const Node& node) override;
 
@@ -59,6 +59,7 @@ private:
     void emit_stanza_events(const Node& node);
     void route_ready(const Node& node);
     void route_negotiating(const Node& node);
+    std::string_view self() const;
 
     // Whether anyone listens to the per-stanza stream events, refreshed when the PubSub's
     // subscriptions change, so that a stanza costs no lookups when nobody does.
@@ -74,7 +75,7 @@ private:
     Envelope envelope_;
     Steps steps_;
     Component* owner_ = nullptr;
-    StreamManagement* sm_ = nullptr; // XEP-0198 (branch `sm`)
+    StreamManagement* sm_ = nullptr; // XEP-0198
     std::string content_ns_;
     StanzaEventsWanted wanted_;
 };

@@ -1,21 +1,26 @@
 // Lifecycle: connect, negotiation hand-off, READY, and every way a connection ends.
 #include "lifecycle.hpp"
 
+#include <charconv>
+
 #include "event_records.hpp"
 #include "outbox.hpp"
 #include "request_tracker.hpp"
 #include "session.hpp"
+#include "stream_management.hpp"
 
 namespace pcj::detail {
 
 Lifecycle::Lifecycle(uv_loop_s* loop, const Config& config, Emitter& emitter, Graveyard& graveyard,
                      ConnectionParts parts)
     : loop_(loop), config_(config), emitter_(emitter), graveyard_(graveyard), parts_(parts),
-      content_ns_(config.effective_xmlns()), negotiation_timer_(std::make_unique<Timer>(loop)) {}
+      content_ns_(config.effective_xmlns()), negotiation_timer_(std::make_unique<Timer>(loop)),
+      backoff_(config.reconnect, config.reconnect.uniform) {}
 
 void Lifecycle::release() {
     negotiation_timer_.reset();
     shutdown_timer_.reset();
+    reconnect_timer_.reset();
     if (link_) {
         link_->deactivate();
     }
@@ -38,6 +43,14 @@ void Lifecycle::retire_protocol() {
 
 void Lifecycle::connect(std::string host, std::uint16_t port) {
     Graveyard::Scope scope(graveyard_);
+    target_host_ = host;
+    target_port_ = port;
+    policy_stopped_ = false;
+    failure_event_.clear();
+    failure_reason_.reset();
+    if (reconnect_timer_) {
+        reconnect_timer_->stop();
+    }
     // A connection in progress is dropped without events, as PCJ's reconnect does; requests
     // that were sent on it can no longer be answered.
     parts_.stack.abort();
@@ -133,11 +146,18 @@ void Lifecycle::become_ready() {
     }
     state_ = State::ready;
     negotiation_timer_->stop();
+    backoff_.reset();
     parts_.session.on_ready();
-    emitter_.emit(ev::READY);
+    // Before READY's handlers: what they output then goes behind the queue, not ahead of it.
+    const Emitter::Token connection = emitter_.token();
+    parts_.outbox.on_ready();
+    if (connection && state_ == State::ready) {
+        emitter_.emit(ev::READY);
+    }
 }
 
 void Lifecycle::fail(std::string_view event, Reason reason) {
+    note_failure(event, reason);
     if (emitter_.emit(event, &reason)) {
         shutdown();
     }
@@ -166,6 +186,7 @@ void Lifecycle::on_tls_failure(const Reason& reason) {
         return;
     }
     const Emitter::Token connection = emitter_.token();
+    note_failure(ev::SSLFAIL, reason);
     begin_ending();
     emitter_.log(LogLevel::warning, "TLS failed: " + reason.to_string());
     if (protocol_) {
@@ -217,6 +238,7 @@ void Lifecycle::on_stream_end() {
         break;
     case State::ready: {
         const Reason why = parts_.records.stream_end_reason();
+        note_failure(ev::SOCKETDISCONNECT, why);
         shutdown(&why);
         break;
     }
@@ -365,6 +387,7 @@ void Lifecycle::begin_ending() {
 // rejected XML): PCJ_SOCKETFAIL, the negotiation stage's own failure event while negotiating,
 // then the end — at once (the socket is gone) or after a graceful close (close_now false).
 void Lifecycle::lost(const Reason& reason, State was, bool close_now) {
+    note_failure(ev::SOCKETFAIL, reason);
     if (!emitter_.emit(ev::SOCKETFAIL, &reason)) {
         return;
     }
@@ -396,12 +419,16 @@ void Lifecycle::end_connection() {
 
 // No connection was made: net::TCP_FAILED and PCJ_CONNECTFAIL instead of a disconnect.
 void Lifecycle::connect_failed(const Reason& reason) {
+    note_failure(ev::CONNECTFAIL, reason);
     end_connection();
     const Emitter::Token connection = emitter_.token();
     parts_.tracker.answer_lost("disconnected");
     if (connection && emitter_.emit(net::TCP_FAILED, &reason) &&
         emitter_.emit(ev::CONNECTFAIL, &reason)) {
         parts_.records.announce_deleted();
+        if (connection && state_ == State::disconnected) {
+            after_end();
+        }
     }
 }
 
@@ -413,6 +440,7 @@ void Lifecycle::finish(bool shutdown_events) {
     parts_.session.on_closed();
     const Emitter::Token connection = emitter_.token();
     parts_.tracker.answer_lost("disconnected");
+    parts_.sm.on_closed();
     if (!connection || !parts_.records.announce_closed(true) ||
         !emitter_.emit(ev::SOCKETDISCONNECT)) {
         return;
@@ -421,6 +449,117 @@ void Lifecycle::finish(bool shutdown_events) {
         return;
     }
     parts_.records.announce_deleted();
+    if (connection && state_ == State::disconnected) {
+        after_end();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reconnect policy
+
+void Lifecycle::shutdown_by_application(const Reason* why) {
+    policy_stopped_ = true;
+    if (reconnect_timer_) {
+        reconnect_timer_->stop();
+    }
+    shutdown(why);
+}
+
+// The first failure is the cause; what follows it (the socket closing) is its consequence.
+void Lifecycle::note_failure(std::string_view event, const Reason& reason) {
+    if (!failure_reason_) {
+        failure_event_ = std::string(event);
+        failure_reason_ = reason;
+    }
+}
+
+// The connection has ended and every event of its end has fired, none replacing it.
+void Lifecycle::after_end() {
+    if (!config_.reconnect.enabled || policy_stopped_) {
+        return;
+    }
+    const std::string event =
+        failure_event_.empty() ? std::string(ev::SOCKETDISCONNECT) : failure_event_;
+    const Reason why = failure_reason_.value_or(
+        Reason{"stream", 0, "peer-closed", "the connection ended without an error"});
+    if (classify_failure(event, &why) == FailureKind::fatal) {
+        stop_policy(why);
+        return;
+    }
+    if (why.condition == "see-other-host") {
+        follow_other_host();
+    }
+    const auto delay = backoff_.next();
+    if (!delay) {
+        stop_policy(Reason{"reconnect", 0, "attempts-exhausted",
+                           std::to_string(config_.reconnect.max_attempts) +
+                               " attempts failed; the last: " + why.to_string()});
+        return;
+    }
+    if (!reconnect_timer_) {
+        reconnect_timer_ = std::make_unique<Timer>(loop_);
+    }
+    // Armed before the event: a handler's shutdown() or connect() cancels it.
+    reconnect_timer_->start(*delay, [this] {
+        graveyard_.guarded("reconnect", [this] { connect(target_host_, target_port_); });
+    });
+    emitter_.log(LogLevel::info, "reconnecting in " + std::to_string(delay->count()) +
+                                     " ms (attempt " + std::to_string(backoff_.attempt()) +
+                                     ") after " + event + ": " + why.to_string());
+    emitter_.emit(un::RECONNECT_DELAY, Payload(ReconnectAttempt{backoff_.attempt(), *delay}),
+                  nullptr, &why);
+}
+
+void Lifecycle::stop_policy(const Reason& why) {
+    policy_stopped_ = true;
+    const unsigned attempts = backoff_.attempt();
+    backoff_.reset(); // the application's next connect() starts afresh
+    emitter_.log(LogLevel::warning, "reconnect policy stopped: " + why.to_string());
+    emitter_.emit(un::RECONNECT_STOPPED, Payload(ReconnectAttempt{attempts, {}}), nullptr, &why);
+}
+
+// RFC 6120 §4.9.3.19: the element's text is "host", "host:port", "[v6]" or "[v6]:port"; without
+// a port the one in use is kept.
+void Lifecycle::follow_other_host() {
+    std::string_view text = parts_.records.other_host();
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\n')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\n')) {
+        text.remove_suffix(1);
+    }
+    if (text.empty()) {
+        return;
+    }
+    std::string_view host = text;
+    std::string_view port;
+    if (text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos) {
+            return;
+        }
+        host = text.substr(1, close - 1);
+        if (close + 1 < text.size() && text[close + 1] == ':') {
+            port = text.substr(close + 2);
+        }
+    } else if (const auto colon = text.find(':');
+               colon != std::string_view::npos &&
+               text.find(':', colon + 1) == std::string_view::npos) {
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    std::uint16_t number = target_port_;
+    if (!port.empty()) {
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+        if (ec != std::errc() || end != port.data() + port.size() || number == 0) {
+            emitter_.log(LogLevel::warning,
+                         "see-other-host: bad port in '" + std::string(text) + "'");
+            return;
+        }
+    }
+    emitter_.log(LogLevel::info, "see-other-host: following to " + std::string(text));
+    target_host_ = std::string(host);
+    target_port_ = number;
 }
 
 } // namespace pcj::detail

@@ -6,10 +6,16 @@
 // disconnected; connect() may start over from any state, dropping the connection silently, as
 // PCJ's reconnect does. Every way a connection ends goes through finish() (or, while connecting,
 // connect_failed()); every loss of an established one through lost().
+//
+// The reconnect policy (Config::reconnect, doc/unattended.md) lives here too: each connection
+// remembers its first failure (event and reason); when it has ended, and not by the
+// application's shutdown(), the failure is classified and either a timer connects again after
+// a jittered delay (un::RECONNECT_DELAY) or the policy stops (un::RECONNECT_STOPPED).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +25,7 @@
 #include "pcj/component.hpp"
 #include "pcj/config.hpp"
 #include "protocol.hpp"
+#include "reconnect_policy.hpp"
 #include "stream_stack.hpp"
 #include "timer.hpp"
 
@@ -38,6 +45,8 @@ public:
     // -- the public API (Component) ---------------------------------------------------------
     void connect(std::string host, std::uint16_t port);
     void shutdown(const Reason* why = nullptr);
+    // The application's shutdown(): the same, and the reconnect policy stops until connect().
+    void shutdown_by_application(const Reason* why = nullptr);
     void abort(Reason reason);
 
     // -- for the protocol module, through its HostLink ----------------------------------------
@@ -70,6 +79,10 @@ private:
     void lost(const Reason& reason, State was, bool close_now);
     void finish(bool shutdown_events);
     void arm_shutdown_timer();
+    void note_failure(std::string_view event, const Reason& reason);
+    void after_end();
+    void stop_policy(const Reason& why);
+    void follow_other_host();
 
     uv_loop_s* loop_;
     const Config& config_;
@@ -89,6 +102,15 @@ private:
     std::unique_ptr<Timer> shutdown_timer_;
     bool shutdown_events_ = false; // this connection's end goes through SHUTDOWN_* events
     bool direct_tls_started_ = false;
+
+    // -- the reconnect policy --------------------------------------------------------------------
+    std::string target_host_; // where connect() was last asked to go (or see-other-host said)
+    std::uint16_t target_port_ = 0;
+    std::string failure_event_; // this connection's first failure
+    std::optional<Reason> failure_reason_;
+    bool policy_stopped_ = false; // by shutdown() or a fatal failure, until the next connect()
+    Backoff backoff_;
+    std::unique_ptr<Timer> reconnect_timer_; // made when first needed
 };
 
 } // namespace pcj::detail

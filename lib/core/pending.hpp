@@ -22,6 +22,7 @@ struct PendingRequest {
     Handler callback;
     bool internal = false; // made by a protocol module while negotiating
     bool sent = false;     // written on the current connection (not just queued)
+    std::string to;        // the address asked: only it may answer (reply_sender_matches)
     std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 

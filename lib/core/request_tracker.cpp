@@ -1,6 +1,8 @@
 // RequestTracker: pending replies, their deadlines, and the answers to lost requests.
 #include "request_tracker.hpp"
 
+#include "jid.hpp"
+
 namespace pcj::detail {
 
 namespace {
@@ -22,6 +24,7 @@ std::string RequestTracker::track(Node& stanza, PendingRequest request,
             request.deadline = PendingTable::Clock::now() + wait;
         }
     }
+    request.to = stanza.attr("to");
     const bool has_deadline = request.deadline.has_value();
     std::string id = pending_.add(stanza, std::move(request));
     if (has_deadline) {
@@ -41,13 +44,23 @@ void RequestTracker::on_written(const Node& stanza) {
     }
 }
 
-bool RequestTracker::take_reply(const Node& received, const Node& stanza, bool finish_event) {
+bool RequestTracker::take_reply(const Node& received, const Node& stanza, bool finish_event,
+                                std::string_view self) {
     if (pending_.empty()) {
         return false;
     }
     const std::string* id = stanza.find_attr("id");
     if (id == nullptr) {
         return false;
+    }
+    // A protocol module's own requests (bind, session, …) are answered while the address is
+    // still being settled: the id is enough for them.
+    if (const PendingRequest* asked = pending_.find(*id); asked != nullptr && !asked->internal) {
+        const std::string* from = stanza.find_attr("from");
+        const std::string_view sender = from != nullptr ? *from : std::string_view();
+        if (!reply_sender_matches(asked->to, sender, self) && !bounced(stanza, sender, self)) {
+            return foreign_reply(received, asked->to);
+        }
     }
     auto request = pending_.take(*id);
     if (!request) {
@@ -63,6 +76,28 @@ bool RequestTracker::take_reply(const Node& received, const Node& stanza, bool f
         emitter_.emit(ev::RTS_FINISH, nullptr, &received);
     }
     return true;
+}
+
+// A router that cannot deliver a request returns it as an error without swapping the
+// addresses (the jabberd2 router does): 'from' is then our own address, which no one but the
+// server can put on a stanza to us.
+bool RequestTracker::bounced(const Node& stanza, std::string_view from, std::string_view self) {
+    return !from.empty() && stanza.attr("type") == "error" &&
+           (same_jid(from, self) || same_jid(from, bare_of(self)));
+}
+
+// Not the reply: the event, then the stanza goes its ordinary way (unless a handler replaced
+// the connection, which ends the stanza's way too).
+bool RequestTracker::foreign_reply(const Node& received, const std::string& asked) {
+    const Emitter::Token connection = emitter_.token();
+    if (emitter_.wanted(un::RTS_FOREIGN_REPLY)) {
+        emitter_.emit(un::RTS_FOREIGN_REPLY, Payload(Text{asked}), &received);
+    } else {
+        emitter_.log(LogLevel::info, "a stanza with a pending request's id came from another "
+                                     "address than '" +
+                                         asked + "': not taken as the reply");
+    }
+    return !connection.current();
 }
 
 // To the request's callback, or as its event on the PubSub.

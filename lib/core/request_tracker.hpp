@@ -40,7 +40,12 @@ public:
     void on_written(const Node& stanza);
     // If `stanza` (as received, or the one its envelope carries) answers a request, hands it to
     // the requester (then, when `finish_event`, PCJ_RTS_FINISH with `received`) and returns true.
-    bool take_reply(const Node& received, const Node& stanza, bool finish_event);
+    // An application's request is answered only from the address it went to, as
+    // reply_sender_matches(to, from, self) says (`self`: the bound JID, or the configured
+    // domain); a stanza with its id from anyone else fires un::RTS_FOREIGN_REPLY and goes on as
+    // an ordinary stanza (false), and the request keeps waiting.
+    bool take_reply(const Node& received, const Node& stanza, bool finish_event,
+                    std::string_view self);
     // The connection ended: every request that was written fails with `condition` (those only
     // queued wait for the next connection; internal ones are dropped with their module).
     void answer_lost(const char* condition);
@@ -55,6 +60,8 @@ public:
 private:
     void deliver(const std::string& id, PendingRequest& request, const Node* reply,
                  const Reason* failure);
+    bool foreign_reply(const Node& received, const std::string& asked);
+    static bool bounced(const Node& stanza, std::string_view from, std::string_view self);
     void arm_timer();
     void on_timer();
 

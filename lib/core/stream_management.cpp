@@ -200,11 +200,35 @@ void StreamManagement::on_shutdown() {
     closing_ = true;
 }
 
-void StreamManagement::enabled(const Node& enabled, const std::string& jid) {
-    if (closing_) {
-        unacked_.clear(); // written before a clean close, which the server handled in order
-        closing_ = false;
+void StreamManagement::on_closed() {
+    if (!closing_) {
+        return; // a lost link: the session, its count and its stanzas wait for the next one
     }
+    closing_ = false;
+    active_ = false;
+    resume_id_.clear();
+    handled_ = 0;
+    acked_ = 0;
+    if (timer_) {
+        timer_->stop();
+    }
+    // Written before a clean close, which the server read in order (RFC 6120 §4.4), but never
+    // acknowledged: not resent, so told `dropped`.
+    drop_unacked("the stream was closed before the server acknowledged the stanza");
+}
+
+void StreamManagement::drop_unacked(const std::string& text) {
+    const Reason why{"stream-management", 0, "unacknowledged", text};
+    std::deque<Unacked> gone;
+    gone.swap(unacked_);
+    for (Unacked& u : gone) {
+        if (u.handler) {
+            u.handler(Outcome{Delivery::dropped, why, std::chrono::milliseconds(0)});
+        }
+    }
+}
+
+void StreamManagement::enabled(const Node& enabled, const std::string& jid) {
     if (!unacked_.empty()) {
         resume_failed(nullptr); // a session left over that nobody resumed
     }
@@ -243,10 +267,6 @@ void StreamManagement::resume_failed(const Node* failed) {
         if (const auto h = h_of(*failed); h && !acknowledge(*h)) {
             return;
         }
-    }
-    if (closing_) {
-        unacked_.clear();
-        closing_ = false;
     }
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());

@@ -23,8 +23,8 @@
 #include "emitter.hpp"
 #include "pcj/config.hpp"
 #include "pcj/node.hpp"
+#include "pcj/outcome.hpp"
 #include "protocol.hpp"
-#include "sm_contract.hpp"
 #include "timer.hpp"
 
 struct uv_loop_s;
@@ -32,6 +32,9 @@ struct uv_loop_s;
 namespace pcj::detail {
 
 class StreamStack;
+
+// A stanza's outcome callback, kept until the server acknowledges the stanza (as in outbox.hpp).
+using OutcomeHandler = OutcomeCallback;
 
 inline constexpr std::string_view ns_sm = "urn:xmpp:sm:3";
 
@@ -45,7 +48,7 @@ class StreamManagement final : public StreamManagementHost {
 public:
     // Writes a stanza as every stanza is written (Outbox::write).
     using Writer = std::function<void(const Node&)>;
-    // MERGE (branch `unattended`): Outbox::requeue_front — the stanzas back at the head of the
+    // Outbox::requeue_front: the stanzas back at the head of the
     // queue, in order, each with its outcome handler.
     using Requeue = std::function<void(std::vector<std::pair<Node, OutcomeHandler>>)>;
 
@@ -74,6 +77,9 @@ public:
     // closing tag so that what the server handled is acknowledged; the session is not resumed,
     // and what stays unacknowledged is not sent again.
     void on_shutdown();
+    // The connection has ended. After on_shutdown() the session ends with it: what the server
+    // did not acknowledge is told `dropped`. After a lost link, nothing changes.
+    void on_closed();
 
     // Enabled on the current stream.
     bool active() const { return active_ && stream_.current(); }
@@ -92,6 +98,8 @@ private:
     // connection.
     bool acknowledge(std::uint32_t h);
     void request_ack();
+    // Tells every unacknowledged stanza's handler `dropped` (pcj/outcome.hpp) and forgets them.
+    void drop_unacked(const std::string& text);
     void answer_request();
     void arm_timer();
     void send_raw(const std::string& bytes);

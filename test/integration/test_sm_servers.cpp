@@ -140,7 +140,7 @@ unsigned soak_kills() {
 }
 
 // doc/unattended.md: across a server crash, every stanza is delivered at least once. With
-// `policy`, the component comes back by itself (the reconnect policy of branch `unattended`);
+// `policy`, the component comes back by itself (the reconnect policy, Config::reconnect);
 // without, the test calls connect() once the loss is seen, as a PCJ application does.
 void soak(ServerKind kind, bool policy) {
     INFO(to_string(kind) << (policy ? " with the reconnect policy" : " reconnecting by hand"));
@@ -219,14 +219,12 @@ TEST_CASE("sm soak: ejabberd killed and restarted, every stanza at least once",
     soak(ServerKind::ejabberd, false);
 }
 
-// NEEDS the reconnect policy (branch `unattended`): hidden ('.') until it is merged, since on
-// this branch nothing reconnects by itself. MERGE: drop the '.' from the tag.
 TEST_CASE("sm soak: Prosody killed and restarted, the reconnect policy brings it back",
-          "[integration][sm][soak][.needs-reconnect]") {
+          "[integration][sm][soak][reconnect]") {
     soak(ServerKind::prosody, true);
 }
 
 TEST_CASE("sm soak: ejabberd killed and restarted, the reconnect policy brings it back",
-          "[integration][sm][soak][.needs-reconnect]") {
+          "[integration][sm][soak][reconnect]") {
     soak(ServerKind::ejabberd, true);
 }

@@ -4,8 +4,13 @@
 // back in the queue). The real servers' side is in test/integration/test_sm_servers.cpp.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include "configs.hpp"
 #include "loop_fixture.hpp"
+#include "pcj/outcome.hpp"
 #include "recorder.hpp"
 #include "scripted_peer.hpp"
 #include "scripts.hpp"
@@ -248,4 +253,125 @@ TEST_CASE("sm: shutdown() asks for a last ack and ends the session: no resumptio
     CHECK_FALSE(received(second, "<resume"));
     CHECK_FALSE(received(second, "<body>m1</body>"));
     CHECK_FALSE(rec.has(sm::RESUME_FAILED));
+}
+
+namespace {
+
+// Each stanza's outcomes, in the order heard.
+struct Outcomes {
+    std::map<std::string, std::vector<Delivery>> of;
+    OutcomeCallback track(const std::string& body) {
+        return [this, body](const Outcome& o) {
+            of[body].push_back(o.status);
+        };
+    }
+};
+
+} // namespace
+
+TEST_CASE("sm outcomes: sent, then acked once each, across a resumed stream",
+          "[protocol][sm][outcome]") {
+    LoopFixture f;
+    ScriptedPeer first(f.loop());
+    sm_login(first).expect("<body>m3</body>").send(ack(1)).pause(100ms).reset();
+    ScriptedPeer second(f.loop());
+    until_resume(second)
+        .expect("previd=\"sm1\"")
+        .send("<resumed xmlns='urn:xmpp:sm:3' previd='sm1' h='2'/>")
+        .expect("<body>m3</body>")
+        .expect(request)
+        .send(ack(3));
+    Component c(sm_config(second.port(), 0, 0ms), f.loop());
+    Recorder rec(c);
+    Outcomes seen;
+    c.connect("127.0.0.1", first.port());
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    for (const char* body : {"m1", "m2", "m3"}) {
+        c.output(message(body), seen.track(body));
+    }
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
+    CHECK(seen.of["m2"] == std::vector<Delivery>{Delivery::sent});
+    c.connect("127.0.0.1", second.port());
+    REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || second.failed() || ended(c); }));
+    CHECK(second.done());
+    // The re-sent m3 is not told `sent` again: the application handed it over once.
+    for (const char* body : {"m1", "m2", "m3"}) {
+        INFO(body);
+        CHECK(seen.of[body] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
+    }
+}
+
+TEST_CASE("sm outcomes: a refused resumption requeues with the callbacks, which hear the ack",
+          "[protocol][sm][outcome]") {
+    LoopFixture f;
+    ScriptedPeer first(f.loop());
+    sm_login(first).expect("<body>m3</body>").send(ack(1)).pause(100ms).reset();
+    ScriptedPeer second(f.loop());
+    until_resume(second)
+        .expect("previd=\"sm1\"")
+        .send("<failed xmlns='urn:xmpp:sm:3' h='1'>"
+              "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
+        .expect("</bind></iq>")
+        .send(bind_result("user@localhost/res"))
+        .expect(enable)
+        .send("<enabled xmlns='urn:xmpp:sm:3' id='sm2' resume='true'/>")
+        .expect("<body>m3</body>")
+        .expect(request)
+        .send(ack(2));
+    Config cfg = sm_config(second.port(), 2, 0ms);
+    cfg.queue.flush_at_ready = true;
+    Component c(cfg, f.loop());
+    Recorder rec(c);
+    Outcomes seen;
+    c.connect("127.0.0.1", first.port());
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    for (const char* body : {"m1", "m2", "m3"}) {
+        c.output(message(body), seen.track(body));
+    }
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    c.connect("127.0.0.1", second.port());
+    REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || second.failed() || ended(c); }));
+    CHECK(second.done());
+    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
+    // Written once on each session (at READY, from the head of the queue), then acknowledged.
+    for (const char* body : {"m2", "m3"}) {
+        INFO(body);
+        CHECK(seen.of[body] ==
+              std::vector<Delivery>{Delivery::sent, Delivery::sent, Delivery::acked});
+    }
+}
+
+TEST_CASE("sm outcomes: shutdown() tells what the last ack did not cover `dropped`",
+          "[protocol][sm][outcome]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    sm_login(peer)
+        .expect("<body>m2</body>")
+        .expect(request + "</stream:stream>")
+        .send(ack(1) + "</stream:stream>");
+    ScriptedPeer second(f.loop());
+    until_resume(second)
+        .expect("</bind></iq>")
+        .send(bind_result("user@localhost/res"))
+        .expect(enable)
+        .send(enabled)
+        .pause(200ms);
+    Component c(sm_config(second.port(), 0, 0ms), f.loop());
+    Outcomes seen;
+    c.connect("127.0.0.1", peer.port());
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    c.output(message("m1"), seen.track("m1"));
+    c.output(message("m2"), seen.track("m2"));
+    c.shutdown();
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
+    // The unacknowledged m2 is settled when the stream ends, not left for a next connection.
+    CHECK(seen.of["m2"] == std::vector<Delivery>{Delivery::sent, Delivery::dropped});
+    c.connect("127.0.0.1", second.port());
+    REQUIRE(f.run_until([&] { return second.done() || second.failed() || ended(c); }));
+    CHECK(second.done());
+    CHECK_FALSE(received(second, "<resume"));
+    CHECK_FALSE(received(second, "<body>m2</body>"));
+    CHECK(seen.of["m2"].size() == 2);
 }

@@ -1,0 +1,30 @@
+// Outcome: what became of one stanza handed to Component::output(node, callback).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string_view>
+
+#include "pcj/events.hpp"
+
+namespace pcj {
+
+// The stages of a stanza. `queued` and `sent` are progress; the final report is exactly one of
+// `sent` (no stream management on the connection: nothing more will be known), `acked` (the
+// server acknowledged it, XEP-0198), `failed` (refused: never written) or `dropped` (taken out
+// of the queue unwritten, or written but not acknowledged and not resent). See
+// doc/unattended.md.
+enum class Delivery { queued, sent, acked, failed, dropped };
+std::string_view to_string(Delivery delivery);
+
+struct Outcome {
+    Delivery status = Delivery::queued;
+    Reason reason; // why, for failed and dropped (condition "queue-full", …); empty otherwise
+    // How long the stanza waited in pcj's queue (until READY, purge_queue() or the send rate
+    // limit let it go), measured when it was written; zero for one written at once.
+    std::chrono::milliseconds waited{0};
+};
+
+using OutcomeCallback = std::function<void(const Outcome&)>;
+
+} // namespace pcj
