@@ -178,9 +178,8 @@ struct ReconnectAttempt {
 };
 
 // Everything an event may carry beside its node and reason; std::monostate when nothing.
-using Payload =
-    std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text, Mechanisms,
-                 SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange, SrvRecord, Attempt,
-                 ReconnectAttempt>;
+using Payload = std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text,
+                             Mechanisms, SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange,
+                             SrvRecord, Attempt, ReconnectAttempt>;
 
 } // namespace pcj
