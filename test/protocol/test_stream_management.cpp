@@ -64,6 +64,18 @@ std::size_t occurrences(const std::string& haystack, const std::string& needle) 
     return n;
 }
 
+// Each stanza's outcomes (Component::output(node, callback)), in the order heard.
+struct Outcomes {
+    std::map<std::string, std::vector<Delivery>> of;
+    OutcomeCallback track(const std::string& body) {
+        return [this, body](const Outcome& o) {
+            of[body].push_back(o.status);
+        };
+    }
+};
+
+const std::vector<Delivery> sent_then_acked{Delivery::sent, Delivery::acked};
+
 Config sm_config(std::uint16_t port, unsigned every, std::chrono::milliseconds after) {
     Config cfg = xmpp_config(port);
     cfg.stream_management.ack_every = every;
@@ -149,15 +161,23 @@ TEST_CASE("sm: a resumed stream re-sends exactly what the server had not acknowl
         .send(ack(3));
     Component c(sm_config(second.port(), 0, 0ms), f.loop());
     Recorder rec(c);
+    Outcomes seen;
     c.connect("127.0.0.1", first.port());
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
     for (const char* body : {"m1", "m2", "m3"}) {
-        c.output(message(body));
+        c.output(message(body), seen.track(body));
     }
     REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(seen.of["m1"] == sent_then_acked);
+    CHECK(seen.of["m2"] == std::vector<Delivery>{Delivery::sent});
     c.connect("127.0.0.1", second.port());
     REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || second.failed() || ended(c); }));
     CHECK(second.done());
+    // Each heard `acked` once; the re-sent m3 is not told `sent` again (handed over once).
+    for (const char* body : {"m1", "m2", "m3"}) {
+        INFO(body);
+        CHECK(seen.of[body] == sent_then_acked);
+    }
     CHECK(rec.has(sm::RESUMED));
     CHECK(rec.count(ev::READY) == 2);
     CHECK(rec.count(ev::BINDNEGOTIATE) == 1); // the first connection's only
@@ -183,14 +203,17 @@ TEST_CASE("sm: a refused resumption binds afresh and queues the unacknowledged s
         .send(bind_result("user@localhost/res"))
         .expect(enable)
         .send("<enabled xmlns='urn:xmpp:sm:3' id='sm2' resume='true'/>")
-        .expect("<body>m3</body>");
-    Component c(sm_config(second.port(), 0, 0ms), f.loop());
+        .expect("<body>m3</body>")
+        .expect(request)
+        .send(ack(2));
+    Component c(sm_config(second.port(), 2, 0ms), f.loop());
     Recorder rec(c);
+    Outcomes seen;
     auto purge = c.subscribe(ev::READY, [&](const Event&) { c.purge_queue(); });
     c.connect("127.0.0.1", first.port());
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
     for (const char* body : {"m1", "m2", "m3"}) {
-        c.output(message(body));
+        c.output(message(body), seen.track(body));
     }
     REQUIRE(f.run_until([&] { return ended(c); }));
     c.connect("127.0.0.1", second.port());
@@ -206,6 +229,15 @@ TEST_CASE("sm: a refused resumption binds afresh and queues the unacknowledged s
     CHECK(occurrences(again, "<body>m2</body>") == 1);
     CHECK(occurrences(again, "<body>m3</body>") == 1);
     CHECK(again.find("<body>m2</body>") < again.find("<body>m3</body>"));
+    // Back at the head of the queue with their callbacks: written once on each session, then
+    // acknowledged by the second.
+    REQUIRE(f.run_until([&] { return seen.of["m3"].size() == 3 || ended(c); }));
+    CHECK(seen.of["m1"] == sent_then_acked);
+    for (const char* body : {"m2", "m3"}) {
+        INFO(body);
+        CHECK(seen.of[body] ==
+              std::vector<Delivery>{Delivery::sent, Delivery::sent, Delivery::acked});
+    }
 }
 
 TEST_CASE("sm: a server without stream management sees no <enable/> and no <r/>",
@@ -228,9 +260,9 @@ TEST_CASE("sm: shutdown() asks for a last ack and ends the session: no resumptio
     LoopFixture f;
     ScriptedPeer first(f.loop());
     sm_login(first)
-        .expect("<body>m1</body>")
+        .expect("<body>m2</body>")
         .expect(request + "</stream:stream>") // the last <r/> goes before the closing tag
-        .send(ack(1) + "</stream:stream>");
+        .send(ack(1) + "</stream:stream>");   // covers m1 only
     ScriptedPeer second(f.loop());
     until_resume(second)
         .expect("</bind></iq>")
@@ -243,135 +275,21 @@ TEST_CASE("sm: shutdown() asks for a last ack and ends the session: no resumptio
     auto purge = c.subscribe(ev::READY, [&](const Event&) { c.purge_queue(); });
     c.connect("127.0.0.1", first.port());
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    c.output(message("m1"));
-    c.shutdown();
-    REQUIRE(f.run_until([&] { return ended(c); }));
-    CHECK(rec.count(sm::ACK) == 1);
-    c.connect("127.0.0.1", second.port());
-    REQUIRE(f.run_until([&] { return second.done() || second.failed() || ended(c); }));
-    CHECK(second.done());
-    CHECK_FALSE(received(second, "<resume"));
-    CHECK_FALSE(received(second, "<body>m1</body>"));
-    CHECK_FALSE(rec.has(sm::RESUME_FAILED));
-}
-
-namespace {
-
-// Each stanza's outcomes, in the order heard.
-struct Outcomes {
-    std::map<std::string, std::vector<Delivery>> of;
-    OutcomeCallback track(const std::string& body) {
-        return [this, body](const Outcome& o) {
-            of[body].push_back(o.status);
-        };
-    }
-};
-
-} // namespace
-
-TEST_CASE("sm outcomes: sent, then acked once each, across a resumed stream",
-          "[protocol][sm][outcome]") {
-    LoopFixture f;
-    ScriptedPeer first(f.loop());
-    sm_login(first).expect("<body>m3</body>").send(ack(1)).pause(100ms).reset();
-    ScriptedPeer second(f.loop());
-    until_resume(second)
-        .expect("previd=\"sm1\"")
-        .send("<resumed xmlns='urn:xmpp:sm:3' previd='sm1' h='2'/>")
-        .expect("<body>m3</body>")
-        .expect(request)
-        .send(ack(3));
-    Component c(sm_config(second.port(), 0, 0ms), f.loop());
-    Recorder rec(c);
     Outcomes seen;
-    c.connect("127.0.0.1", first.port());
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    for (const char* body : {"m1", "m2", "m3"}) {
-        c.output(message(body), seen.track(body));
-    }
-    REQUIRE(f.run_until([&] { return ended(c); }));
-    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
-    CHECK(seen.of["m2"] == std::vector<Delivery>{Delivery::sent});
-    c.connect("127.0.0.1", second.port());
-    REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || second.failed() || ended(c); }));
-    CHECK(second.done());
-    // The re-sent m3 is not told `sent` again: the application handed it over once.
-    for (const char* body : {"m1", "m2", "m3"}) {
-        INFO(body);
-        CHECK(seen.of[body] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
-    }
-}
-
-TEST_CASE("sm outcomes: a refused resumption requeues with the callbacks, which hear the ack",
-          "[protocol][sm][outcome]") {
-    LoopFixture f;
-    ScriptedPeer first(f.loop());
-    sm_login(first).expect("<body>m3</body>").send(ack(1)).pause(100ms).reset();
-    ScriptedPeer second(f.loop());
-    until_resume(second)
-        .expect("previd=\"sm1\"")
-        .send("<failed xmlns='urn:xmpp:sm:3' h='1'>"
-              "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
-        .expect("</bind></iq>")
-        .send(bind_result("user@localhost/res"))
-        .expect(enable)
-        .send("<enabled xmlns='urn:xmpp:sm:3' id='sm2' resume='true'/>")
-        .expect("<body>m3</body>")
-        .expect(request)
-        .send(ack(2));
-    Config cfg = sm_config(second.port(), 2, 0ms);
-    cfg.queue.flush_at_ready = true;
-    Component c(cfg, f.loop());
-    Recorder rec(c);
-    Outcomes seen;
-    c.connect("127.0.0.1", first.port());
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    for (const char* body : {"m1", "m2", "m3"}) {
-        c.output(message(body), seen.track(body));
-    }
-    REQUIRE(f.run_until([&] { return ended(c); }));
-    c.connect("127.0.0.1", second.port());
-    REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || second.failed() || ended(c); }));
-    CHECK(second.done());
-    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
-    // Written once on each session (at READY, from the head of the queue), then acknowledged.
-    for (const char* body : {"m2", "m3"}) {
-        INFO(body);
-        CHECK(seen.of[body] ==
-              std::vector<Delivery>{Delivery::sent, Delivery::sent, Delivery::acked});
-    }
-}
-
-TEST_CASE("sm outcomes: shutdown() tells what the last ack did not cover `dropped`",
-          "[protocol][sm][outcome]") {
-    LoopFixture f;
-    ScriptedPeer peer(f.loop());
-    sm_login(peer)
-        .expect("<body>m2</body>")
-        .expect(request + "</stream:stream>")
-        .send(ack(1) + "</stream:stream>");
-    ScriptedPeer second(f.loop());
-    until_resume(second)
-        .expect("</bind></iq>")
-        .send(bind_result("user@localhost/res"))
-        .expect(enable)
-        .send(enabled)
-        .pause(200ms);
-    Component c(sm_config(second.port(), 0, 0ms), f.loop());
-    Outcomes seen;
-    c.connect("127.0.0.1", peer.port());
-    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
     c.output(message("m1"), seen.track("m1"));
     c.output(message("m2"), seen.track("m2"));
     c.shutdown();
     REQUIRE(f.run_until([&] { return ended(c); }));
-    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::acked});
-    // The unacknowledged m2 is settled when the stream ends, not left for a next connection.
+    CHECK(rec.count(sm::ACK) == 1);
+    CHECK(seen.of["m1"] == sent_then_acked);
+    // Not resent, and settled as the stream ends rather than left for a next connection.
     CHECK(seen.of["m2"] == std::vector<Delivery>{Delivery::sent, Delivery::dropped});
     c.connect("127.0.0.1", second.port());
     REQUIRE(f.run_until([&] { return second.done() || second.failed() || ended(c); }));
     CHECK(second.done());
     CHECK_FALSE(received(second, "<resume"));
+    CHECK_FALSE(received(second, "<body>m1</body>"));
     CHECK_FALSE(received(second, "<body>m2</body>"));
     CHECK(seen.of["m2"].size() == 2);
+    CHECK_FALSE(rec.has(sm::RESUME_FAILED));
 }
