@@ -73,4 +73,18 @@ then
         echo "ok   the source refuses a wrong handshake"
     fi
 fi
+# The c2s sink checks the SASL PLAIN password: a wrong one ends the login.
+rm -f "$work/port3"
+"$source_bin" --mode c2s --secret right --port-file "$work/port3" --timeout 10 \
+    >/dev/null 2>"$work/refused3.err" &
+pid=$!
+for _ in $(seq 500); do [ -s "$work/port3" ] && break; sleep 0.01; done
+timeout 10 "$acks_bin" $H "$(cat "$work/port3")" $D bench wrong 10 --sm off >/dev/null 2>&1
+acks_rc=$?
+if wait "$pid" || [ $acks_rc -eq 0 ] || ! grep -q "wrong password" "$work/refused3.err"; then
+    echo "FAIL the c2s sink accepted a wrong password (client rc=$acks_rc)"
+    failures=$((failures + 1))
+else
+    echo "ok   the c2s sink refuses a wrong password"
+fi
 exit $((failures > 0))
