@@ -10,7 +10,8 @@
 //      sink  read and discard, counting <message, until the client's </stream:stream> or close;
 //      rts   read N iq requests, answer them all in a random order, wait for the client's close.
 // Mode c2s replaces 1–3 with a client login without TLS and a sink (source_c2s.cpp).
-// The clock runs from our <handshake/> to the client's close (rts: from the first reply byte);
+// The clock runs from our <handshake/> to the client's close (rts: from the first reply byte;
+// c2s: from the bind result to the client's </stream:stream>);
 // the result is one line on stdout: "mode=… stanzas=… messages=… seconds=… rate=…".
 #include <sys/socket.h>
 #include <unistd.h>
