@@ -508,7 +508,9 @@ bench/run.sh --no-apt --no-callgrind --runs 3 --doc /tmp/benchmarks.md
 
 Programs (built in `build-bench/bench/`), each usable alone:
 
-- `stanza_source --mode recv|sink|rts --count N [--mix] [--half-close] [--port-file F]`
+- `stanza_source --mode recv|sink|rts|c2s --count N [--mix] [--half-close] [--sm] [--port-file F]`
+  (`c2s`: an XMPP client login without TLS and a sink answering XEP-0198 `<r/>`; `--sm` offers
+  stream management)
 - `pcj_recv HOST PORT DOMAIN SECRET [--filters N] [--rss-at N,…]` — the receive contract: counts
   `<message/>` in a PCJ_NODERECEIVED subscriber, exits after the server's stream end, prints the
   count last
@@ -520,10 +522,14 @@ Programs (built in `build-bench/bench/`), each usable alone:
   succeeded last
 - `pcj_idle HOST PORT DOMAIN USER:PASS[,…] M CAFILE HOLD_SECONDS [--mech M]`, and
   `strophe_idle`: M logged-in connections in one process, RSS per connection and CPU per login
+- `pcj_acks HOST PORT DOMAIN USER PASSWORD COUNT [--sm on|off] [--ack-every N] [--ack-after MS]`
+  and `strophe_acks HOST PORT JID PASSWORD COUNT [--sm on|off]`, against `--mode c2s --sm`: what
+  stream-management acks cost on the send path (`bench/acks.sh`, doc/unattended.md)
 
 CI runs only `meson test --suite bench` (bench/smoke.sh): the receive, send and
-return_to_sender programs and the SAX limit on N = 1,000, checking counts, never timings (the
-login and idle programs need a server and are only built).
+return_to_sender programs, the SAX limit and `pcj_acks` (without stream management and with
+each ack cadence) on N = 1,000, checking counts, never timings (the login and idle programs need a
+server and are only built).
 
 Peculiarities of the peers, worked around through their public APIs: libstrophe 0.12.2's
 component mode dereferences a stream-management state that only `xmpp_connect_client()` creates,

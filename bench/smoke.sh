@@ -1,8 +1,8 @@
 #!/bin/bash
 # smoke.sh: CI's check that the benchmark programs build and run — correctness on a tiny N, no
-# timing. Usage: smoke.sh STANZA_SOURCE PCJ_RECV PCJ_SEND PCJ_RTS SAX_LIMIT
+# timing. Usage: smoke.sh STANZA_SOURCE PCJ_RECV PCJ_SEND PCJ_RTS SAX_LIMIT PCJ_ACKS
 set -u
-source_bin=$1 recv_bin=$2 send_bin=$3 rts_bin=$4 sax_bin=$5
+source_bin=$1 recv_bin=$2 send_bin=$3 rts_bin=$4 sax_bin=$5 acks_bin=$6
 N=1000
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -53,6 +53,12 @@ run "pcj receive, 10 filters" $N --count $N -- "$recv_bin" $H @PORT@ $D $S --fil
 run "pcj send" both:$N --mode sink -- "$send_bin" $H @PORT@ $D $S $N
 run "pcj return_to_sender" $N --mode rts --count $N -- "$rts_bin" $H @PORT@ $D $S $N
 run "libxml2 SAX limit" $N --count $N -- "$sax_bin" $H @PORT@ $D $S
+# The c2s sink: pcj_acks prints the stanzas acknowledged (or sent, without stream management).
+run "pcj acks, no stream management" both:$N --mode c2s -- "$acks_bin" $H @PORT@ $D bench $S $N --sm off
+run "pcj acks, ack_every 5" both:$N --mode c2s --sm -- "$acks_bin" $H @PORT@ $D bench $S $N
+run "pcj acks, ack_every 50" both:$N --mode c2s --sm -- "$acks_bin" $H @PORT@ $D bench $S $N --ack-every 50
+run "pcj acks, by time only" both:$N --mode c2s --sm -- \
+    "$acks_bin" $H @PORT@ $D bench $S $N --ack-every 0 --ack-after 100
 # A wrong secret must be refused by the source: the client then never counts anything.
 if "$source_bin" --count 10 --port-file "$work/port2" --secret right --timeout 10 \
     >/dev/null 2>"$work/refused.err" &
@@ -66,5 +72,19 @@ then
     else
         echo "ok   the source refuses a wrong handshake"
     fi
+fi
+# The c2s sink checks the SASL PLAIN password: a wrong one ends the login.
+rm -f "$work/port3"
+"$source_bin" --mode c2s --secret right --port-file "$work/port3" --timeout 10 \
+    >/dev/null 2>"$work/refused3.err" &
+pid=$!
+for _ in $(seq 500); do [ -s "$work/port3" ] && break; sleep 0.01; done
+timeout 10 "$acks_bin" $H "$(cat "$work/port3")" $D bench wrong 10 --sm off >/dev/null 2>&1
+acks_rc=$?
+if wait "$pid" || [ $acks_rc -eq 0 ] || ! grep -q "wrong password" "$work/refused3.err"; then
+    echo "FAIL the c2s sink accepted a wrong password (client rc=$acks_rc)"
+    failures=$((failures + 1))
+else
+    echo "ok   the c2s sink refuses a wrong password"
 fi
 exit $((failures > 0))

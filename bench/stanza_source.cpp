@@ -1,4 +1,5 @@
-// stanza_source: the server side of XEP-0114 for the benchmarks — floods, sinks or answers iqs.
+// stanza_source: the server side for the benchmarks — XEP-0114 floods, sinks or iq answers, and
+// an XMPP client-to-server sink with stream management.
 //
 // One connection per process, on plain POSIX sockets so that it costs next to nothing:
 //   1. accept, read the component's stream header, answer with our header and a stream id;
@@ -8,36 +9,43 @@
 //            then wait for the client's close;
 //      sink  read and discard, counting <message, until the client's </stream:stream> or close;
 //      rts   read N iq requests, answer them all in a random order, wait for the client's close.
-// The clock runs from our <handshake/> to the client's close (rts: from the first reply byte);
+// Mode c2s replaces 1–3 with a client login without TLS and a sink (source_c2s.cpp).
+// The clock runs from our <handshake/> to the client's close (rts: from the first reply byte;
+// c2s: from the bind result to the client's </stream:stream>);
 // the result is one line on stdout: "mode=… stanzas=… messages=… seconds=… rate=…".
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <poll.h>
 
+#include "source_c2s.hpp"
+#include "source_io.hpp"
 #include "stanzas.hpp"
 
 namespace {
 
-enum class Mode { recv, sink, rts };
+using bench::die;
+using bench::now;
+using bench::Output;
+using bench::Peer;
+using bench::Result;
+using bench::run_io;
+using bench::Scanner;
+
+enum class Mode { recv, sink, rts, c2s };
 
 struct Options {
     Mode mode = Mode::recv;
@@ -47,33 +55,18 @@ struct Options {
     std::uint16_t port = 0;
     std::string port_file;
     bool mix = false;
+    bool sm = false;          // c2s: offer stream management (XEP-0198)
     bool half_close = false;  // shut our write side after </stream:stream> (for gloox, which
                               // ignores the server's stream end and only reacts to the TCP close)
     std::size_t block = 4096; // distinct stanzas; the stream repeats them
     double timeout = 300;     // seconds; a hung client must not hang the benchmark
 };
 
-double now() {
-    using namespace std::chrono;
-    return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
-double cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "stanza_source: %s\n", what.c_str());
-    std::exit(1);
-}
-
 void usage() {
     std::fprintf(stderr,
-                 "usage: stanza_source [--mode recv|sink|rts] [--count N] [--secret S]\n"
+                 "usage: stanza_source [--mode recv|sink|rts|c2s] [--count N] [--secret S]\n"
                  "         [--domain D] [--port P] [--port-file FILE] [--mix] [--half-close]\n"
+                 "         [--sm]\n"
                  "         [--timeout S]\n");
     std::exit(2);
 }
@@ -83,8 +76,8 @@ Options parse_options(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (arg == "--mix" || arg == "--half-close") {
-            (arg == "--mix" ? o.mix : o.half_close) = true;
+        if (arg == "--mix" || arg == "--half-close" || arg == "--sm") {
+            (arg == "--mix" ? o.mix : arg == "--sm" ? o.sm : o.half_close) = true;
             continue;
         }
         if (value == nullptr) {
@@ -93,8 +86,11 @@ Options parse_options(int argc, char** argv) {
         ++i;
         if (arg == "--mode") {
             const std::string m = value;
-            o.mode = m == "sink" ? Mode::sink : m == "rts" ? Mode::rts : Mode::recv;
-            if (m != "sink" && m != "rts" && m != "recv") {
+            o.mode = m == "sink"  ? Mode::sink
+                     : m == "rts" ? Mode::rts
+                     : m == "c2s" ? Mode::c2s
+                                  : Mode::recv;
+            if (m != "sink" && m != "rts" && m != "recv" && m != "c2s") {
                 usage();
             }
         } else if (arg == "--count") {
@@ -116,132 +112,6 @@ Options parse_options(int argc, char** argv) {
     return o;
 }
 
-// Counts a pattern in a byte stream that arrives in chunks (matches may straddle chunks).
-class Scanner {
-public:
-    explicit Scanner(std::string pattern) : pattern_(std::move(pattern)) {}
-    std::size_t feed(std::string_view chunk) {
-        std::size_t found = 0;
-        if (!carry_.empty()) {
-            const std::string joined =
-                carry_ + std::string(chunk.substr(0, std::min(chunk.size(), pattern_.size() - 1)));
-            for (std::size_t at = joined.find(pattern_);
-                 at != std::string::npos && at < carry_.size();
-                 at = joined.find(pattern_, at + 1)) {
-                ++found;
-            }
-        }
-        for (std::size_t at = chunk.find(pattern_); at != std::string_view::npos;
-             at = chunk.find(pattern_, at + pattern_.size())) {
-            ++found;
-        }
-        const std::size_t keep = pattern_.size() - 1;
-        if (chunk.size() >= keep) {
-            carry_.assign(chunk.substr(chunk.size() - keep));
-        } else {
-            carry_ += chunk;
-            carry_.erase(0, carry_.size() > keep ? carry_.size() - keep : 0);
-        }
-        total_ += found;
-        return found;
-    }
-    std::size_t total() const { return total_; }
-
-private:
-    std::string pattern_;
-    std::string carry_;
-    std::size_t total_ = 0;
-};
-
-// What remains to be written: views into buffers that outlive the writing.
-struct Output {
-    std::vector<std::string_view> segments;
-    std::size_t index = 0;
-    std::size_t offset = 0;
-    bool done() const { return index >= segments.size(); }
-};
-
-// The socket, with everything read handed to on_input as it arrives.
-struct Peer {
-    int fd = -1;
-    bool eof = false;
-    std::function<void(std::string_view)> on_input;
-    std::vector<char> buffer = std::vector<char>(256 * 1024);
-};
-
-// Writes `out` while reading; returns once `out` is written and until() holds, or the peer
-// closed. Dies on timeout or a socket error.
-void run_io(Peer& peer, Output& out, const std::function<bool()>& until, double deadline) {
-    while (!(out.done() && until()) && !peer.eof) {
-        pollfd p{peer.fd, static_cast<short>(POLLIN | (out.done() ? 0 : POLLOUT)), 0};
-        const int rc = poll(&p, 1, 1000);
-        if (rc < 0 && errno != EINTR) {
-            die(std::string("poll: ") + std::strerror(errno));
-        }
-        if (now() > deadline) {
-            die("timed out waiting for the client");
-        }
-        if (rc <= 0) {
-            continue;
-        }
-        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-            const ssize_t n = read(peer.fd, peer.buffer.data(), peer.buffer.size());
-            if (n > 0) {
-                peer.on_input(std::string_view(peer.buffer.data(), static_cast<std::size_t>(n)));
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                peer.eof = true;
-            }
-        }
-        if ((p.revents & POLLOUT) != 0 && !out.done()) {
-            const std::string_view seg = out.segments[out.index];
-            const ssize_t n = write(peer.fd, seg.data() + out.offset, seg.size() - out.offset);
-            if (n < 0 && errno != EAGAIN && errno != EINTR) {
-                peer.eof = true; // the client went away; the caller reports what it saw
-            } else if (n > 0) {
-                out.offset += static_cast<std::size_t>(n);
-                if (out.offset == seg.size()) {
-                    ++out.index;
-                    out.offset = 0;
-                }
-            }
-        }
-    }
-}
-
-int listen_on(const Options& o) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        die("socket failed");
-    }
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(o.port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4) != 0) {
-        die(std::string("bind/listen: ") + std::strerror(errno));
-    }
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    const unsigned port = ntohs(addr.sin_port);
-    if (o.port_file.empty()) {
-        std::printf("port=%u\n", port);
-        std::fflush(stdout);
-    } else {
-        // Written then renamed, so whoever polls for the file never reads half of it.
-        const std::string tmp = o.port_file + ".tmp";
-        FILE* f = std::fopen(tmp.c_str(), "w");
-        if (f == nullptr) {
-            die("cannot write " + tmp);
-        }
-        std::fprintf(f, "%u\n", port);
-        std::fclose(f);
-        std::rename(tmp.c_str(), o.port_file.c_str());
-    }
-    return fd;
-}
-
 std::string sha1_hex(const std::string& data) {
     unsigned char digest[20];
     if (gnutls_hash_fast(GNUTLS_DIG_SHA1, data.data(), data.size(), digest) != 0) {
@@ -254,13 +124,6 @@ std::string sha1_hex(const std::string& data) {
         out += hex[c & 15];
     }
     return out;
-}
-
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return first == std::string_view::npos ? std::string()
-                                           : std::string(s.substr(first, last - first + 1));
 }
 
 // XEP-0114 §3: header in, header out with an id, handshake in, verified, <handshake/> out
@@ -298,7 +161,7 @@ void handshake(Peer& peer, const Options& o, double deadline) {
     if (text == std::string::npos || text > close) {
         die("malformed handshake: " + in);
     }
-    const std::string got = trim(std::string_view(in).substr(text + 1, close - text - 1));
+    const std::string got = bench::trim(std::string_view(in).substr(text + 1, close - text - 1));
     if (got != sha1_hex(id + o.secret)) {
         const std::string err = "<stream:error><not-authorized "
                                 "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
@@ -307,14 +170,6 @@ void handshake(Peer& peer, const Options& o, double deadline) {
         die("wrong handshake digest: " + got);
     }
 }
-
-struct Result {
-    std::size_t stanzas = 0;
-    std::size_t messages = 0;
-    std::size_t bytes = 0;
-    double seconds = 0;
-    std::string extra;
-};
 
 Result run_recv(Peer& peer, const Options& o, double deadline) {
     bench::StanzaOptions so;
@@ -458,7 +313,7 @@ Result run_rts(Peer& peer, const Options& o, double deadline) {
 
 int main(int argc, char** argv) {
     const Options o = parse_options(argc, argv);
-    const int listener = listen_on(o);
+    const int listener = bench::listen_on(o.port, o.port_file);
     Peer peer;
     pollfd p{listener, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(o.timeout * 1000)) != 1) {
@@ -471,14 +326,20 @@ int main(int argc, char** argv) {
     close(listener);
     fcntl(peer.fd, F_SETFL, fcntl(peer.fd, F_GETFL) | O_NONBLOCK);
     const double deadline = now() + o.timeout;
-    handshake(peer, o, deadline);
-    const double cpu0 = cpu_seconds();
+    if (o.mode != Mode::c2s) {
+        handshake(peer, o, deadline);
+    }
+    const double cpu0 = bench::cpu_seconds(); // c2s: the login included
     Result r = o.mode == Mode::sink  ? run_sink(peer, deadline)
                : o.mode == Mode::rts ? run_rts(peer, o, deadline)
+               : o.mode == Mode::c2s ? bench::run_c2s(peer, {o.domain, o.secret, o.sm}, deadline)
                                      : run_recv(peer, o, deadline);
-    const double cpu = cpu_seconds() - cpu0;
+    const double cpu = bench::cpu_seconds() - cpu0;
     close(peer.fd);
-    const char* mode = o.mode == Mode::sink ? "sink" : o.mode == Mode::rts ? "rts" : "recv";
+    const char* mode = o.mode == Mode::sink  ? "sink"
+                       : o.mode == Mode::rts ? "rts"
+                       : o.mode == Mode::c2s ? "c2s"
+                                             : "recv";
     std::printf("mode=%s stanzas=%zu messages=%zu bytes=%zu seconds=%.6f rate=%.0f "
                 "source_cpu=%.6f%s\n",
                 mode, r.stanzas, r.messages, r.bytes, r.seconds,
