@@ -104,8 +104,11 @@ if ((status == 0)); then
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
     # GCC 12 reports -Wmaybe-uninitialized false positives inside libstdc++'s <regex> (used by
     # Catch2's main) when sanitizers are on with optimisation: that warning alone is off here.
-    # Only what the sanitizer suites run is built here (not the integration tests).
+    # Only what the sanitizer suites run is built here (not the integration tests), at -Og:
+    # with the sanitizers, -O2 compiles about 2.5 times slower than -Og (measured on a test
+    # file: 11.3 s against 4.6 s of CPU) for suites that are not CPU-bound.
     if setup_and_build build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+        -Doptimization=g \
         -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled \
         -- test/unit_tests test/protocol_tests fuzz/fuzz_xml_stream fuzz/fuzz_xmpp fuzz/fuzz_legacy \
         fuzz/fuzz_j14 fuzz/fuzz_j2 fuzz/fuzz_sasl fuzz/fuzz_route fuzz/fuzz_xpath fuzz/fuzz_node; then
@@ -118,7 +121,7 @@ if ((status == 0)); then
     tsan_start=$SECONDS
     echo "==== configuring and building build-tsan (door tests)"
     tsan_setup=(meson setup build-tsan --wrap-mode=nodownload -Db_sanitize=thread -Db_lundef=false
-        -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled)
+        -Doptimization=g -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled)
     [[ -d build-tsan/meson-private ]] && tsan_setup+=(--reconfigure)
     if "${tsan_setup[@]}" && meson compile -C build-tsan test/protocol_tests; then
         note "build-tsan: built in $(elapsed "$tsan_start")"
