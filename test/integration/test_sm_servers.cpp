@@ -216,8 +216,10 @@ void soak(ServerKind kind, bool policy) {
     // At least once: every number came back (doubles allowed: a stanza the server handled but
     // did not acknowledge before it died is sent again).
     CHECK(numbered.all_back());
-    UNSCOPED_INFO(numbered.sent() << " sent, " << numbered.rewritten() << " written twice, "
-                                  << numbered.doubled() << " came back twice");
+    // The figures doc/unattended.md quotes, printed on every run.
+    WARN(to_string(kind) << ", " << kills << " kills: " << numbered.sent() << " sent, "
+                         << numbered.rewritten() << " written twice, " << numbered.doubled()
+                         << " came back twice");
     shutdown_and_wait(f, c);
 }
 
