@@ -39,7 +39,7 @@ Outbox::Outbox(uv_loop_s* loop, const Config& config, Emitter& emitter, Graveyar
     }
 }
 
-void Outbox::write(const Node& node, OutcomeHandler handler) {
+void Outbox::send_bytes(const Node& node) {
     write_buffer_.clear();
     node.append_to(write_buffer_, content_ns_);
     if (config_.debug) {
@@ -49,19 +49,41 @@ void Outbox::write(const Node& node, OutcomeHandler handler) {
         tracker_.on_written(envelope_.stanza_of(node));
     }
     stack_.send(write_buffer_);
-    // XEP-0198: kept, with its outcome, until the server acknowledges it.
-    if (sm_ != nullptr) {
-        sm_->on_written(node, std::move(handler));
-    }
+}
+
+void Outbox::after_send(const Node& node) {
     session_.on_outbound(node);
     emitter_.emit(ev::NODESENT, nullptr, &node);
 }
 
+void Outbox::write(const Node& node, OutcomeHandler handler) {
+    send_bytes(node);
+    // XEP-0198: kept (a copy: the node is the caller's), with its outcome, until the server
+    // acknowledges it.
+    if (sm_ != nullptr) {
+        sm_->on_written(node, std::move(handler));
+    }
+    after_send(node);
+}
+
+void Outbox::write_owned(Node node, OutcomeHandler handler) {
+    if (sm_ == nullptr || !sm_->keeps(node)) {
+        write(node, std::move(handler));
+        return;
+    }
+    send_bytes(node);
+    // Handed to stream management before PCJ_NODESENT, so that a stanza a subscriber writes
+    // from that event is counted after this one, as the server counts them.
+    auto kept = std::make_shared<Node>(std::move(node));
+    sm_->on_written(kept, std::move(handler));
+    after_send(*kept);
+}
+
 // An application stanza's write: its bytes went to the stack, so it is `sent`. Without stream
 // management that is the final report; with it, the acknowledgement (or its absence) is.
-void Outbox::write_stanza(const Node& node, OutcomeHandler handler, Clock::time_point since) {
+void Outbox::write_stanza(Node node, OutcomeHandler handler, Clock::time_point since) {
     if (!handler) {
-        write(node);
+        write_owned(std::move(node), {});
         return;
     }
     const auto now = Clock::now();
@@ -71,7 +93,7 @@ void Outbox::write_stanza(const Node& node, OutcomeHandler handler, Clock::time_
     // One handler for both reports: `sent` here, `acked` (or a requeue) from stream management,
     // which holds a forwarder rather than a copy of the application's callable.
     auto shared = std::make_shared<OutcomeHandler>(std::move(handler));
-    write(node, [shared](const Outcome& outcome) { (*shared)(outcome); });
+    write_owned(std::move(node), [shared](const Outcome& outcome) { (*shared)(outcome); });
     report(*shared, Delivery::sent, nullptr, waited);
 }
 
@@ -88,9 +110,9 @@ void Outbox::output(Node node, OutcomeHandler handler) {
     const bool ready = lifecycle_.state() == State::ready;
     if (ready && !bucket_.limited()) {
         if (handler) {
-            write_stanza(node, std::move(handler), Clock::now());
+            write_stanza(std::move(node), std::move(handler), Clock::now());
         } else {
-            write(node); // the plain output(): no clock, no outcome
+            write_owned(std::move(node), {}); // the plain output(): no clock, no outcome
         }
         return;
     }
@@ -101,7 +123,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
         const auto wait = behind ? std::chrono::milliseconds(1) : bucket_.wait(bytes, Clock::now());
         if (wait.count() == 0) {
             bucket_.take(bytes);
-            write_stanza(node, std::move(handler), Clock::now());
+            write_stanza(std::move(node), std::move(handler), Clock::now());
             return;
         }
         draining_ = true;
@@ -198,7 +220,7 @@ void Outbox::purge() {
     while (!queue_.empty() && lifecycle_.state() == State::ready && connection.current()) {
         Node node;
         Slot slot = pop_front(node);
-        write_stanza(node, std::move(slot.handler), slot.since);
+        write_stanza(std::move(node), std::move(slot.handler), slot.since);
     }
 }
 
@@ -224,7 +246,7 @@ void Outbox::drain() {
         bucket_.take(slots_.front().bytes);
         Node node;
         Slot slot = pop_front(node);
-        write_stanza(node, std::move(slot.handler), slot.since);
+        write_stanza(std::move(node), std::move(slot.handler), slot.since);
     }
     draining_ = false;
 }

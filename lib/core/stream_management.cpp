@@ -71,10 +71,13 @@ bool StreamManagement::is_stanza(const Node& node) const {
 // -- the core's hooks -------------------------------------------------------------------------
 
 void StreamManagement::on_written(const Node& node, OutcomeHandler handler) {
-    if (resending_ || !active() || !is_stanza(node)) {
-        return;
+    if (keeps(node)) {
+        on_written(std::make_shared<Node>(node), std::move(handler));
     }
-    unacked_.push_back(Unacked{node, std::move(handler)});
+}
+
+void StreamManagement::on_written(std::shared_ptr<Node> node, OutcomeHandler handler) {
+    unacked_.push_back(Unacked{std::move(node), std::move(handler)});
     if (config_.stream_management.ack_every != 0 &&
         ++since_request_ >= config_.stream_management.ack_every) {
         request_ack();
@@ -253,7 +256,8 @@ std::string StreamManagement::resumed(const Node& resumed) {
     // What the server never received, once more, in order; the hook does not keep them twice.
     resending_ = true;
     for (std::size_t i = 0; i < unacked_.size() && connection.current(); ++i) {
-        write_(unacked_[i].node);
+        const std::shared_ptr<Node> node = unacked_[i].node; // a handler may end the session
+        write_(*node);
     }
     resending_ = false;
     if (connection.current() && !unacked_.empty()) {
@@ -271,7 +275,9 @@ void StreamManagement::resume_failed(const Node* failed) {
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());
     for (auto& u : unacked_) {
-        back.emplace_back(std::move(u.node), std::move(u.handler));
+        // Moved when nothing else holds it (a writer still reading it gets a copy instead).
+        back.emplace_back(u.node.use_count() == 1 ? std::move(*u.node) : Node(*u.node),
+                          std::move(u.handler));
     }
     unacked_.clear();
     resume_id_.clear();

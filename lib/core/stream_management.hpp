@@ -57,8 +57,13 @@ public:
     void wire(Writer write, Requeue requeue);
 
     // -- the core's two hooks --------------------------------------------------------------------
-    // A stanza was written (Outbox::write): kept until acknowledged, when enabled.
+    // Whether a stanza written now would be kept until acknowledged (enabled, not resending,
+    // a stanza of the content namespace).
+    bool keeps(const Node& node) const { return !resending_ && active() && is_stanza(node); }
+    // A stanza was written (Outbox::write): kept until acknowledged, when keeps(node). The
+    // shared form takes a node the outbox owned without copying it (Outbox::write_owned).
     void on_written(const Node& node, OutcomeHandler handler);
+    void on_written(std::shared_ptr<Node> node, OutcomeHandler handler);
     // A received element: true when it was stream management's own (<r/>, <a/>) and is done
     // with; stanzas are counted and go on.
     bool on_inbound(const Node& node);
@@ -87,8 +92,10 @@ public:
     void release(); // the timer, before the loop closes
 
 private:
+    // Shared so that a writer may still read the node while it is kept (PCJ_NODESENT after
+    // the hook, a resend); once written, only stream management holds it.
     struct Unacked {
-        Node node;
+        std::shared_ptr<Node> node;
         OutcomeHandler handler;
     };
 

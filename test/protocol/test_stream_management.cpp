@@ -142,6 +142,50 @@ TEST_CASE("sm: the server's <r/> is answered with the count of stanzas received"
     }
 }
 
+// The outbox hands an application's stanza to stream management without copying it, before
+// PCJ_NODESENT: a stanza written by a NODESENT subscriber is counted after the one that fired the
+// event, as the server counts them, and the kept node is the one written.
+TEST_CASE("sm: a stanza written from PCJ_NODESENT is counted after the one that fired it",
+          "[protocol][sm]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    sm_login(peer)
+        .expect("<body>first</body>")
+        .expect("<body>second</body>")
+        .send(ack(1))
+        .pause(50ms)
+        .send(ack(2));
+    Component c(sm_config(peer.port(), 0, 0ms), f.loop());
+    Recorder rec(c);
+    Outcomes seen;
+    std::vector<std::string> acked_in_order;
+    auto chain = c.subscribe(ev::NODESENT, [&](const Event& e) {
+        if (e.node != nullptr &&
+            e.node->to_string().find("<body>first</body>") != std::string::npos) {
+            c.output(message("second"), [&](const Outcome& o) {
+                seen.of["second"].push_back(o.status);
+                if (o.status == Delivery::acked) {
+                    acked_in_order.push_back("second");
+                }
+            });
+        }
+    });
+    c.connect();
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    c.output(message("first"), [&](const Outcome& o) {
+        seen.of["first"].push_back(o.status);
+        if (o.status == Delivery::acked) {
+            acked_in_order.push_back("first");
+        }
+    });
+    REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || peer.failed() || ended(c); }));
+    INFO(peer.all_received());
+    CHECK(peer.done());
+    CHECK(seen.of["first"] == sent_then_acked);
+    CHECK(seen.of["second"] == sent_then_acked);
+    CHECK(acked_in_order == std::vector<std::string>{"first", "second"});
+}
+
 TEST_CASE("sm: a resumed stream re-sends exactly what the server had not acknowledged",
           "[protocol][sm][resume]") {
     LoopFixture f;
