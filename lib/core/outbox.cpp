@@ -58,32 +58,20 @@ void Outbox::after_send(const Node& node) {
 
 void Outbox::write(const Node& node, OutcomeHandler handler) {
     send_bytes(node);
-    // XEP-0198: kept (a copy: the node is the caller's), with its outcome, until the server
-    // acknowledges it.
+    // XEP-0198: kept, with its outcome, until the server acknowledges it (its bytes, still in
+    // write_buffer_). Before PCJ_NODESENT, so that a stanza a subscriber writes from that event
+    // is counted after this one, as the server counts them.
     if (sm_ != nullptr) {
-        sm_->on_written(node, std::move(handler));
+        sm_->on_written(node, write_buffer_, std::move(handler));
     }
     after_send(node);
-}
-
-void Outbox::write_owned(Node node, OutcomeHandler handler) {
-    if (sm_ == nullptr || !sm_->keeps(node)) {
-        write(node, std::move(handler));
-        return;
-    }
-    send_bytes(node);
-    // Handed to stream management before PCJ_NODESENT, so that a stanza a subscriber writes
-    // from that event is counted after this one, as the server counts them.
-    auto kept = std::make_shared<Node>(std::move(node));
-    sm_->on_written(kept, std::move(handler));
-    after_send(*kept);
 }
 
 // An application stanza's write: its bytes went to the stack, so it is `sent`. Without stream
 // management that is the final report; with it, the acknowledgement (or its absence) is.
 void Outbox::write_stanza(Node node, OutcomeHandler handler, Clock::time_point since) {
     if (!handler) {
-        write_owned(std::move(node), {});
+        write(node, {});
         return;
     }
     const auto now = Clock::now();
@@ -93,7 +81,7 @@ void Outbox::write_stanza(Node node, OutcomeHandler handler, Clock::time_point s
     // One handler for both reports: `sent` here, `acked` (or a requeue) from stream management,
     // which holds a forwarder rather than a copy of the application's callable.
     auto shared = std::make_shared<OutcomeHandler>(std::move(handler));
-    write_owned(std::move(node), [shared](const Outcome& outcome) { (*shared)(outcome); });
+    write(node, [shared](const Outcome& outcome) { (*shared)(outcome); });
     report(*shared, Delivery::sent, nullptr, waited);
 }
 
@@ -112,7 +100,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
         if (handler) {
             write_stanza(std::move(node), std::move(handler), Clock::now());
         } else {
-            write_owned(std::move(node), {}); // the plain output(): no clock, no outcome
+            write(node, {}); // the plain output(): no clock, no outcome
         }
         return;
     }

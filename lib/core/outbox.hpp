@@ -85,8 +85,6 @@ private:
     bool make_room(const Node& node, std::size_t bytes, OutcomeHandler& handler);
     void enqueue(Node node, OutcomeHandler handler, std::size_t bytes);
     void write_stanza(Node node, OutcomeHandler handler, Clock::time_point since);
-    // write() for a node the outbox owns: stream management keeps it without a copy.
-    void write_owned(Node node, OutcomeHandler handler);
     // The two halves of a write around stream management's hook: the bytes to the stack, then
     // the session keeper and PCJ_NODESENT.
     void send_bytes(const Node& node);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <optional>
 
+#include "pcj/error.hpp"
 #include "pcj/events.hpp"
 #include "stream_stack.hpp"
 
@@ -70,14 +71,12 @@ bool StreamManagement::is_stanza(const Node& node) const {
 
 // -- the core's hooks -------------------------------------------------------------------------
 
-void StreamManagement::on_written(const Node& node, OutcomeHandler handler) {
-    if (keeps(node)) {
-        on_written(std::make_shared<Node>(node), std::move(handler));
+void StreamManagement::on_written(const Node& node, std::string_view bytes,
+                                  OutcomeHandler handler) {
+    if (!keeps(node)) {
+        return;
     }
-}
-
-void StreamManagement::on_written(std::shared_ptr<Node> node, OutcomeHandler handler) {
-    unacked_.push_back(Unacked{std::move(node), std::move(handler)});
+    unacked_.push_back(Unacked{std::string(bytes), std::move(handler)});
     if (config_.stream_management.ack_every != 0 &&
         ++since_request_ >= config_.stream_management.ack_every) {
         request_ack();
@@ -185,6 +184,24 @@ void StreamManagement::send_raw(const std::string& bytes) {
     stack_.send(bytes);
 }
 
+std::optional<Node> StreamManagement::revive(Unacked& u) {
+    try {
+        return Node::parse(u.bytes);
+    } catch (const ParseError& e) {
+        // Only a node whose serialisation is not XML (text with characters XML forbids) gets
+        // here; the server refused the stream over it already.
+        const Reason why{"stream-management", 0, "unreadable",
+                         std::string("an unacknowledged stanza could not be read back: ") +
+                             e.what()};
+        emitter_.log(LogLevel::warning, why.text);
+        if (u.handler) {
+            auto handler = std::move(u.handler);
+            handler(Outcome{Delivery::failed, why, std::chrono::milliseconds(0)});
+        }
+        return std::nullopt;
+    }
+}
+
 // -- StreamManagementHost ---------------------------------------------------------------------
 
 void StreamManagement::start_session() {
@@ -256,8 +273,10 @@ std::string StreamManagement::resumed(const Node& resumed) {
     // What the server never received, once more, in order; the hook does not keep them twice.
     resending_ = true;
     for (std::size_t i = 0; i < unacked_.size() && connection.current(); ++i) {
-        const std::shared_ptr<Node> node = unacked_[i].node; // a handler may end the session
-        write_(*node);
+        std::optional<Node> node = revive(unacked_[i]);
+        if (node) {
+            write_(*node);
+        }
     }
     resending_ = false;
     if (connection.current() && !unacked_.empty()) {
@@ -275,9 +294,9 @@ void StreamManagement::resume_failed(const Node* failed) {
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());
     for (auto& u : unacked_) {
-        // Moved when nothing else holds it (a writer still reading it gets a copy instead).
-        back.emplace_back(u.node.use_count() == 1 ? std::move(*u.node) : Node(*u.node),
-                          std::move(u.handler));
+        if (std::optional<Node> node = revive(u)) {
+            back.emplace_back(std::move(*node), std::move(u.handler));
+        }
     }
     unacked_.clear();
     resume_id_.clear();

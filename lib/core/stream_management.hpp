@@ -16,7 +16,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,10 +62,10 @@ public:
     // Whether a stanza written now would be kept until acknowledged (enabled, not resending,
     // a stanza of the content namespace).
     bool keeps(const Node& node) const { return !resending_ && active() && is_stanza(node); }
-    // A stanza was written (Outbox::write): kept until acknowledged, when keeps(node). The
-    // shared form takes a node the outbox owned without copying it (Outbox::write_owned).
-    void on_written(const Node& node, OutcomeHandler handler);
-    void on_written(std::shared_ptr<Node> node, OutcomeHandler handler);
+    // A stanza was written as `bytes` (Outbox::write): kept until acknowledged, when
+    // keeps(node). Its serialised form is what is kept — one allocation, where a node is many —
+    // and parsed again only when it must be re-sent or queued again.
+    void on_written(const Node& node, std::string_view bytes, OutcomeHandler handler);
     // A received element: true when it was stream management's own (<r/>, <a/>) and is done
     // with; stanzas are counted and go on.
     bool on_inbound(const Node& node);
@@ -92,12 +94,13 @@ public:
     void release(); // the timer, before the loop closes
 
 private:
-    // Shared so that a writer may still read the node while it is kept (PCJ_NODESENT after
-    // the hook, a resend); once written, only stream management holds it.
     struct Unacked {
-        std::shared_ptr<Node> node;
+        std::string bytes; // as written, in the content namespace
         OutcomeHandler handler;
     };
+    // An unacknowledged stanza as a node again (Node::parse; what pcj wrote, it reads: the
+    // fuzz_node target holds that round trip), or nullopt after telling its handler `failed`.
+    std::optional<Node> revive(Unacked& u);
 
     bool is_stanza(const Node& node) const;
     void on_ack(const Node& a);
