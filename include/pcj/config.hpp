@@ -164,6 +164,11 @@ struct Config {
     StreamManagementConfig stream_management;
     QueueConfig queue;
     RateLimitConfig rate_limit;
+    // How many received messages (their `from` and `id`) are remembered to drop a repeat
+    // (un::DUPLICATE_DROPPED). A sender re-sends, id included, what its server died before
+    // acknowledging (doc/unattended.md): with a window, a receiver sees such a message once.
+    // Messages without an id are never dropped. 0 (the default): off.
+    std::size_t duplicate_window = 0;
 
     // -- limits on what the peer may send ------------------------------------------------------
     std::size_t max_stanza_size = 1024 * 1024; // bytes of one top-level element

@@ -183,6 +183,9 @@ inline constexpr std::string_view QUEUE_REJECTED = "queue_rejected"; // node, re
 inline constexpr std::string_view QUEUE_DROPPED = "queue_dropped";   // node, reason
 inline constexpr std::string_view RTS_FOREIGN_REPLY =
     "rts_foreign_reply"; // node, Text: the 'to' asked
+// A received message with the `from` and `id` of one among the last Config::duplicate_window:
+// dropped before any other event or filter sees it.
+inline constexpr std::string_view DUPLICATE_DROPPED = "duplicate_dropped"; // node
 } // namespace un
 
 // Why something failed. Every failure event carries one.

@@ -13,7 +13,7 @@ namespace pcj::detail {
 
 InboundRouter::InboundRouter(const Config& config, Emitter& emitter, Envelope envelope, Steps steps)
     : config_(config), emitter_(emitter), envelope_(envelope), steps_(steps),
-      content_ns_(config.effective_xmlns()) {}
+      content_ns_(config.effective_xmlns()), recent_(config.duplicate_window) {}
 
 void InboundRouter::on_stanza(const Node& node) {
     // <stream:error/> is noted (and xs::ERROR fired) in every state, here only: a stanza costs
@@ -28,6 +28,11 @@ void InboundRouter::on_stanza(const Node& node) {
     // XEP-0198 hook: <r/> answered and <a/> settled here, in every state; a
     // stanza is counted as handled and goes on.
     if (sm_ != nullptr && sm_->on_inbound(node)) {
+        return;
+    }
+    // A message seen already (the same from and id): dropped, visibly, before anything else.
+    if (recent_.repeat(envelope_.stanza_of(node))) {
+        emitter_.emit(un::DUPLICATE_DROPPED, nullptr, &node);
         return;
     }
     if (emitter_.revision() != wanted_.revision || wanted_.any) {

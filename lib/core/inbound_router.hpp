@@ -1,7 +1,9 @@
 // InboundRouter: where a parsed top-level element goes, in one order.
 //
-//   every element:  debug log; <stream:error/> noted (xs::ERROR); the per-stanza xs:: events
-//                   (xs::NODE, then xs::IQ / MESSAGE / PRESENCE and xs::IQ_<type>)
+//   every element:  debug log; <stream:error/> noted (xs::ERROR); stream management's <r/>
+//                   and <a/> taken (StreamManagement); a repeated message dropped
+//                   (un::DUPLICATE_DROPPED, Config::duplicate_window); the per-stanza xs::
+//                   events (xs::NODE, then xs::IQ / MESSAGE / PRESENCE and xs::IQ_<type>)
 //   while READY:    (1) a reply to a tracked request → its requester (RequestTracker), no further
 //                   (2) the session's own traffic (roster pushes) → SessionKeeper
 //                   (3) the extensions' stanzas → ExtensionSet, until one consumes it
@@ -21,6 +23,7 @@
 #include "emitter.hpp"
 #include "envelope.hpp"
 #include "pcj/config.hpp"
+#include "recent_messages.hpp"
 #include "stream_stack.hpp"
 
 namespace pcj {
@@ -78,6 +81,7 @@ private:
     StreamManagement* sm_ = nullptr; // XEP-0198
     std::string content_ns_;
     StanzaEventsWanted wanted_;
+    RecentMessages recent_; // Config::duplicate_window
 };
 
 } // namespace pcj::detail

@@ -385,3 +385,55 @@ TEST_CASE("unattended: a ping reply from another address than the one pinged is 
     CHECK(results[0].answered);
     CHECK(rec.count(un::RTS_FOREIGN_REPLY) == 1);
 }
+
+TEST_CASE("unattended: a repeated message is dropped once remembered, with its event",
+          "[protocol][unattended][duplicate]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    const std::string m1 = "<message from='a@localhost/r' to='component.localhost' id='m1'>"
+                           "<body>one</body></message>";
+    handshake(peer)
+        .send(m1)
+        .send(m1) // the same from and id: the sender re-sent it after a crash
+        .send("<message from='b@localhost/r' to='component.localhost' id='m1'>"
+              "<body>another sender</body></message>")
+        .send("<message from='a@localhost/r' to='component.localhost'><body>no id</body></message>")
+        .send("<message from='a@localhost/r' to='component.localhost'><body>no id</body></message>")
+        .send("<message from='a@localhost/r' to='component.localhost' id='m2'/>")
+        .send(m1); // m1 left the window of 2 when m2 came
+    Config cfg = j14_config(peer.port());
+    cfg.duplicate_window = 2;
+    Component c(cfg, f.loop());
+    Recorder rec(c);
+    std::vector<std::string> bodies;
+    auto filter = c.subscribe("every_message", [&](const Event& e) {
+        const Node* body = e.node->child("body");
+        bodies.push_back(body != nullptr ? body->text() : "-");
+    });
+    c.add_filter("every_message", "/message");
+    c.connect();
+    REQUIRE(f.run_until([&] { return peer.done() || ended(c); }));
+    f.run_until([&] { return bodies.size() == 6 || ended(c); });
+    CHECK(rec.count(ev::NODERECEIVED) == 6);
+    f.run_for(50ms);
+    CHECK(bodies ==
+          std::vector<std::string>{"one", "another sender", "no id", "no id", "-", "one"});
+    REQUIRE(rec.count(un::DUPLICATE_DROPPED) == 1);
+    CHECK(rec.last(un::DUPLICATE_DROPPED)->node->attr("id") == "m1");
+    CHECK(rec.count(ev::NODERECEIVED) == 6);
+}
+
+TEST_CASE("unattended: without a duplicate window every message goes on",
+          "[protocol][unattended][duplicate]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    const std::string m1 =
+        "<message from='a@localhost/r' to='component.localhost' id='m1'><body>one</body></message>";
+    handshake(peer).send(m1).send(m1);
+    Component c(j14_config(peer.port()), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return rec.count(ev::NODERECEIVED) == 2 || ended(c); }));
+    CHECK(rec.count(ev::NODERECEIVED) == 2);
+    CHECK_FALSE(rec.has(un::DUPLICATE_DROPPED));
+}
