@@ -14,6 +14,8 @@
 namespace pcjtool {
 
 void add_common_options(CLI::App& app, CommonOptions& o) {
+    // An option given twice takes its last value, so a script can override an earlier one.
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_option("--type", o.type, "connection type (default: the config file's, else xmpp)")
         ->check(CLI::IsMember({"xmpp", "legacy", "j14", "j2"}))
         ->group("Connection");
