@@ -265,7 +265,7 @@ TEST_CASE("tool: bad options are refused with exit 2, naming the option", "[tool
         {{"ping", "--jid", "a@localhost", "--type", "jabber"}, "--type"},
         {{"ping", "--host", "127.0.0.1", "--port", "5222"}, "--jid"},
         {{"ping", "--type", "j14", "--domain", "c.localhost"}, "--host"},
-        {{"ping", "--jid", "a@localhost", "--host", "127.0.0.1"}, "--port"},
+        {{"ping", "--type", "j14", "--domain", "c.localhost", "--host", "127.0.0.1"}, "--port"},
         {{"watch", "--jid", "a@localhost", "--priority", "300"}, "--priority"},
         {{"frobnicate"}, "subcommand"},
     }));

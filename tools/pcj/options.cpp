@@ -229,8 +229,11 @@ Setup make_setup(const CLI::App& app, const CommonOptions& o) {
     if (!setup.client && c.ip.empty()) {
         throw pcj::ConfigError("--host: required for a component");
     }
+    if (setup.client && !c.ip.empty() && c.port == 0) {
+        c.port = c.tls.policy == pcj::TlsPolicy::direct ? 5223 : 5222; // the usual client ports
+    }
     if (!c.ip.empty() && c.port == 0) {
-        throw pcj::ConfigError("--port: required with --host");
+        throw pcj::ConfigError("--port: required with --host for a component");
     }
     if (type != pcj::ConnectionType::JABBERD14_COMPONENT && c.username.empty()) {
         throw pcj::ConfigError(setup.client ? "--jid: required (user@domain)"
