@@ -338,3 +338,39 @@ TEST_CASE("tool: an XEP-0114 component sends a message that a client watching re
     watch.signal(SIGINT);
     CHECK(watch.wait(15s) == 0);
 }
+
+TEST_CASE("tool: the config-driven daemon example runs the component its profile names, and "
+          "pcj reaches it",
+          "[tool][examples]") {
+    const char* examples = std::getenv("PCJ_EXAMPLES_DIR");
+    if (examples == nullptr) {
+        FAIL("PCJ_EXAMPLES_DIR is not set: build with the examples to run this test");
+    }
+    TestServer s(ServerKind::prosody);
+    TempDir dir;
+    // The top level is a client profile; the daemon is asked for the component one.
+    const std::string file = dir.write(
+        "daemon.toml", "connection_type = \"xmpp\"\njid = \"nobody@localhost\"\n"
+                       "[profile.echo]\nconnection_type = \"j14\"\nip = \"127.0.0.1\"\n"
+                       "port = " +
+                           s.get("COMPONENT_PORT") + "\nhostname = \"" + s.get("COMPONENT_DOMAIN") +
+                           "\"\npassword = \"" + s.get("COMPONENT_SECRET") + "\"\n");
+    Child daemon({std::string(examples) + "/config_daemon", "--config", file, "--profile", "echo"});
+    REQUIRE(daemon.wait_for_line(
+        [&](const std::string& l) { return l == "ready as " + s.get("COMPONENT_DOMAIN"); }, 20s));
+
+    // A client pings the component and asks for its disco#info: the daemon's extensions answer.
+    const Result ping = run_tool(client(s, {"ping", s.get("COMPONENT_DOMAIN")}), password(s));
+    INFO(ping.out << ping.err);
+    CHECK(ping.status == 0);
+    CHECK(pcj::Node::parse(ping.out).attr("from") == s.get("COMPONENT_DOMAIN"));
+    const Result disco = run_tool(client(s, {"disco", s.get("COMPONENT_DOMAIN")}), password(s));
+    CHECK(disco.status == 0);
+    CHECK_THAT(disco.out, Contains("urn:xmpp:ping"));
+
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait(15s) == 0);
+    // Without the daemon the server answers the ping with an error: exit 1.
+    const Result gone = run_tool(client(s, {"ping", s.get("COMPONENT_DOMAIN")}), password(s));
+    CHECK(gone.status == 1);
+}
