@@ -374,3 +374,56 @@ TEST_CASE("tool: the config-driven daemon example runs the component its profile
     const Result gone = run_tool(client(s, {"ping", s.get("COMPONENT_DOMAIN")}), password(s));
     CHECK(gone.status == 1);
 }
+
+TEST_CASE("tool: a LEGACY (iq:auth) client pings its server", "[tool]") {
+    TestServer s(ServerKind::prosody);
+    auto args = client(s, {"ping"});
+    args[std::find(args.begin(), args.end(), "xmpp") - args.begin()] = "legacy";
+    const Result r = run_tool(args, password(s));
+    INFO(r.err);
+    CHECK(r.status == 0);
+    CHECK(pcj::Node::parse(r.out).attr("type") == "result");
+}
+
+TEST_CASE("tool: a jabberd2 router component's route reaches another component watching",
+          "[tool]") {
+    TestServer s(ServerKind::jabberd2_router);
+    const std::vector<std::string> j2 = {"--type",    "j2",
+                                         "--domain",  s.get("DOMAIN"),
+                                         "--user",    s.get("ROUTER_USER"),
+                                         "--host",    s.get("HOST"),
+                                         "--port",    s.get("ROUTER_PORT"),
+                                         "--ca-file", s.get("CA_FILE")};
+    const std::map<std::string, std::string> secret = {{"PCJ_PASSWORD", s.get("ROUTER_SECRET")}};
+    std::vector<std::string> watch_args = {tool_path(), "watch", "--json", "--bind",
+                                           "echo.localhost"};
+    watch_args.insert(watch_args.end(), j2.begin(), j2.end());
+    Child watch(watch_args, secret);
+    REQUIRE(
+        watch.wait_for_line([](const std::string& l) { return is_event(l, "PCJ_READY"); }, 20s));
+
+    std::vector<std::string> send_args = {
+        "send", "--bind", "sender.localhost", "--to", "someone@echo.localhost", "via",
+        "the",  "router"};
+    send_args.insert(send_args.end(), j2.begin(), j2.end());
+    const Result r = run_tool(send_args, secret);
+    INFO(r.err);
+    CHECK(r.status == 0);
+    const bool arrived = watch.wait_for_line(
+        [](const std::string& l) {
+            const auto j = parse_line(l);
+            if (j["event"] != "PCJ_NODERECEIVED") {
+                return false;
+            }
+            const pcj::Node route = pcj::Node::parse(j["stanza"].get<std::string>());
+            const pcj::Node* message = route.child("message");
+            return route.local_name() == "route" && route.attr("from") == "sender.localhost" &&
+                   message != nullptr && message->child("body") != nullptr &&
+                   message->child("body")->text() == "via the router";
+        },
+        10s);
+    INFO(watch.out());
+    CHECK(arrived);
+    watch.signal(SIGTERM);
+    CHECK(watch.wait(15s) == 0);
+}
