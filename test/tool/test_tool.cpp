@@ -244,6 +244,14 @@ TEST_CASE("tool: each kind of failure has its exit code", "[tool]") {
                                   {{"PCJ_PASSWORD", "wrong"}});
         CHECK(r.status == 5);
     }
+    {
+        INFO("a domain the server does not serve: stream error, 6");
+        const Result r = run_tool({"ping", "--jid", "a@unknown.example", "--host", s.get("HOST"),
+                                   "--port", s.get("C2S_PORT"), "--ca-file", s.get("CA_FILE")},
+                                  password(s));
+        CHECK(r.status == 6);
+        CHECK_THAT(r.err, Contains("host-unknown"));
+    }
     // Last: the server stays frozen until the ping has given up.
     {
         INFO("a server that does not answer: timeout, 7");

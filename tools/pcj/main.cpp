@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
         const Setup setup = make_setup(app, common);
         Runner::Options run;
         run.timeout = std::chrono::milliseconds(static_cast<long long>(common.timeout * 1000));
-        run.debug = common.debug;
+        run.debug = setup.debug;
         if (*send_cmd) {
             return run_send(setup, run, send);
         }

@@ -215,6 +215,8 @@ Setup make_setup(const CLI::App& app, const CommonOptions& o) {
     if (!o.tls.empty()) {
         c.tls.policy = policy_named(o.tls);
     }
+    setup.debug = o.debug || c.debug;
+    c.debug = false;
     if (o.allow_plaintext) {
         c.sasl.allow_plaintext_password = true;
     }

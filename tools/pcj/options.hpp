@@ -51,7 +51,10 @@ void add_common_options(CLI::App& app, CommonOptions& options);
 // What a command runs with.
 struct Setup {
     pcj::Config config;
-    bool client = true;      // XMPP or LEGACY
+    bool client = true; // XMPP or LEGACY
+    // --debug, or debug = true in the config file: the tool prints the wire itself, with
+    // credentials masked, instead of the library's unmasked debug log.
+    bool debug = false;
     std::string config_used; // the config file read, "" for none
 };
 

@@ -36,6 +36,12 @@ bool lost_rather_than_refused(const pcj::Reason& r) {
            r.condition == "disconnected";
 }
 
+// A stage's failure that only repeats the server's stream error (host-unknown, …) counts as
+// the stream error; a not-authorized one is how XEP-0114 refuses a secret: authentication.
+bool repeats_stream_error(const pcj::Reason& r) {
+    return r.op == "stream" && r.condition != "not-authorized";
+}
+
 } // namespace
 
 std::string masked(const pcj::Node& node) {
@@ -101,11 +107,15 @@ void Runner::watch_failures() {
             slot = *e.reason;
         }
     };
-    subscriptions_.push_back(
-        c.subscribe(pcj::ev::SSLFAIL, [this, keep](const pcj::Event& e) { keep(tls_, e); }));
+    subscriptions_.push_back(c.subscribe(pcj::ev::SSLFAIL, [this, keep](const pcj::Event& e) {
+        if (e.reason != nullptr && !repeats_stream_error(*e.reason)) {
+            keep(tls_, e);
+        }
+    }));
     for (auto name : {pcj::ev::AUTHFAIL, pcj::ev::BINDFAIL, pcj::ev::SESSIONFAIL}) {
         subscriptions_.push_back(c.subscribe(name, [this, keep](const pcj::Event& e) {
-            if (e.reason != nullptr && !lost_rather_than_refused(*e.reason)) {
+            if (e.reason != nullptr && !lost_rather_than_refused(*e.reason) &&
+                !repeats_stream_error(*e.reason)) {
                 keep(auth_, e);
             } else if (e.reason != nullptr && e.reason->condition == "timeout") {
                 saw_timeout_reason_ = true;
