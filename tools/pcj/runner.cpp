@@ -239,6 +239,9 @@ int Runner::run(std::function<void()> on_ready) {
     // One more turn lets the closes complete; after stop() the connection may still be
     // pending, which the component's destruction ends without waiting for it.
     uv_run(loop, UV_RUN_NOWAIT);
+    if (timed_out_ && result_.value_or(Exit::failed) != Exit::ok) {
+        return Exit::timeout; // what failed after the deadline failed because of it
+    }
     return result_ ? *result_ : failure_code();
 }
 
