@@ -312,6 +312,7 @@ TEST_CASE("tool: send - writes every stanza from stdin and --debug masks the cre
     CHECK(r.err.find(plain) == std::string::npos);
     CHECK(r.err.find(s.get("PASSWORD")) == std::string::npos);
     CHECK_THAT(r.err, Contains("<body>two</body>"));
+    CHECK_THAT(r.err, Contains("SEND </stream:stream>"));
 }
 
 TEST_CASE("tool: an XEP-0114 component sends a message that a client watching receives", "[tool]") {

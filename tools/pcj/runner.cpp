@@ -86,6 +86,13 @@ Runner::Runner(pcj::Config config, Options options)
             c.subscribe(pcj::xs::OPEN, [line](const pcj::Event& e) { line("RECV", e); }));
         subscriptions_.push_back(
             c.subscribe(pcj::xs::NODE, [line](const pcj::Event& e) { line("RECV", e); }));
+        // The closing tags are no elements: their events stand for them.
+        subscriptions_.push_back(c.subscribe(pcj::ev::STREAMEND, [](const pcj::Event&) {
+            std::fprintf(stderr, "SEND </stream:stream>\n");
+        }));
+        subscriptions_.push_back(c.subscribe(pcj::xs::CLOSED, [](const pcj::Event&) {
+            std::fprintf(stderr, "RECV </stream:stream>\n");
+        }));
     }
 }
 
