@@ -436,3 +436,31 @@ TEST_CASE("tool: a jabberd2 router component's route reaches another component w
     watch.signal(SIGTERM);
     CHECK(watch.wait(15s) == 0);
 }
+
+TEST_CASE("tool: the bash completion completes commands, options, their values and the "
+          "profiles of the config file",
+          "[tool][completion]") {
+    const char* script = std::getenv("PCJ_COMPLETION");
+    REQUIRE(script != nullptr); // set by meson for the tool suite
+    TempDir dir;
+    const std::string conf = dir.write("c.toml", "[profile.alerts]\nport = 1\n[profile.echo]\n");
+    // bash-completion's two helpers, reduced to what the script uses from them.
+    const std::string driver = R"(
+_init_completion() { words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD;
+    cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }
+_filedir() { :; }
+source "$1"
+complete_line() { COMP_WORDS=($2); COMP_CWORD=$1; [[ $3 == more ]] && COMP_WORDS+=("");
+    COMPREPLY=(); _pcj; echo "${COMPREPLY[*]}"; }
+complete_line 1 "pcj se"
+complete_line 2 "pcj send --ty"
+complete_line 3 "pcj send --type" more
+complete_line 2 "pcj watch --js"
+complete_line 5 "pcj ping --config $2 --profile" more
+)";
+    Child bash({"/bin/bash", "-c", driver, "bash", script, conf});
+    REQUIRE(bash.wait() == 0);
+    INFO(bash.err());
+    CHECK(bash.lines() == std::vector<std::string>{"send", "--type", "xmpp legacy j14 j2", "--json",
+                                                   "alerts echo"});
+}
