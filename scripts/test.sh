@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
-# -Werror and runs every suite (unit, protocol, integration against real servers, then the pcj
-# tool's as a step of its own), then builds with AddressSanitizer and UndefinedBehaviorSanitizer
-# and runs the unit and protocol suites, and with ThreadSanitizer for the thread-safe door's
-# tests.
+# -Werror and runs every suite (unit, protocol, integration against real servers, docs: every
+# C++ snippet of README.md and doc/ compiles; then the pcj tool's as a step of its own), then
+# builds with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol
+# suites, and with ThreadSanitizer for the thread-safe door's tests.
 #
 # Ends with a summary whose last line reads "N passed, N failed" (meson tests, summed over both
 # builds; a skipped test or a failed build step counts as failed). Exits non-zero on any failure.

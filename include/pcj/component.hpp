@@ -115,7 +115,7 @@ public:
     // The current connection's unique id (the `id` of its socket records): a new one for every
     // connect(), never reused in the process; 0 before the first connect().
     std::uint64_t connection_id() const;
-    // The session state of seeds/002 (type, JID parts, presence, roster, …).
+    // The session state as Prosody names it (type, JID parts, presence, roster, …).
     const Session& session() const;
     Session& session();
     // Fetches the roster (RFC 6121 §2.2) into session().roster(); ext::ROSTER_LOADED tells when

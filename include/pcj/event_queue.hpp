@@ -1,5 +1,5 @@
 // EventQueue: copies of a component's events, queued on the loop thread and drained from any
-// other thread (Qore's event queue, seeds/004), with a bound and a count of what was dropped.
+// other thread (after Qore's socket event queue, doc/origins.md), with a bound and a drop count.
 #pragma once
 
 #include <chrono>

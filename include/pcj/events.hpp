@@ -53,7 +53,7 @@ inline constexpr std::array<std::string_view, 28> all = {
     SHUTDOWN_START,   SHUTDOWN_FINISH, SOCKETFAIL,  SOCKETDISCONNECT};
 } // namespace ev
 
-// The connection events of seeds/000, with its names. Payloads: see doc/events.md.
+// The connection events (names from doc/origins.md). Payloads: see doc/events.md.
 namespace net {
 inline constexpr std::string_view TCP_ESTABLISHED = "tcp_established";     // Endpoint
 inline constexpr std::string_view TCP_RESTABLISHED = "tcp_restablished";   // Endpoint
@@ -80,7 +80,7 @@ inline constexpr std::array<std::string_view, 17> all = {
     READY_TO_WRITE,  READY_TO_READ,     SRV_RECORD,       SRV_FALLBACK,   ATTEMPT_FAILED};
 } // namespace net
 
-// The XML stream events of seeds/000, with its names.
+// The XML stream events (names from doc/origins.md).
 namespace xs {
 inline constexpr std::string_view FEED = "feed";                     // Text
 inline constexpr std::string_view OPEN = "open";                     // node: the peer's header
@@ -135,7 +135,7 @@ inline constexpr std::array<std::string_view, 25> all = {FEED,
                                                          USER_REGISTRATION};
 } // namespace xs
 
-// The socket records of seeds/004 (Qore's event names); each carries a SocketRecord.
+// The socket records (Qore's event names, doc/origins.md); each carries a SocketRecord.
 namespace sock {
 inline constexpr std::string_view HOSTNAME_LOOKUP = "EVENT_HOSTNAME_LOOKUP";
 inline constexpr std::string_view HOSTNAME_RESOLVED = "EVENT_HOSTNAME_RESOLVED";
@@ -206,7 +206,7 @@ struct Event {
     const Reason* reason = nullptr;   // set on failure events
     std::string_view xpath;           // filter events: the expression that matched
     std::span<const Node> matches;    // filter events: the nodes the expression selected
-    const Payload* payload = nullptr; // the typed details of seeds' events (payload.hpp)
+    const Payload* payload = nullptr; // typed details of net::, xs::, sock:: events
 
     // The payload as T, or null when the event carries none of that type.
     template <typename T> const T* get() const {

@@ -1,5 +1,5 @@
-// Extension: a plug-in that handles its own stanzas on a component (seeds/000: "every extension
-// exposes its own node handling").
+// Extension: a plug-in that handles its own stanzas on a component, before filters and
+// PCJ_NODERECEIVED see them.
 #pragma once
 
 #include <string>

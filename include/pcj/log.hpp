@@ -17,4 +17,11 @@ using Logger = std::function<void(LogLevel, std::string_view alias, std::string_
 // The logger used by the default; exposed so applications can chain to it.
 void stderr_logger(LogLevel level, std::string_view alias, std::string_view line);
 
+// The least severe level passed to any component's logger, process-wide; lines below it are
+// dropped before a logger sees them. Default: LogLevel::warning (warnings and errors, among them
+// every connection failure). Debug lines (the wire) exist only while Config::debug is on and
+// pass whatever the threshold. Safe to call from any thread.
+void set_log_level(LogLevel level);
+LogLevel log_level();
+
 } // namespace pcj

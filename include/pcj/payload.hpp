@@ -10,7 +10,7 @@
 
 namespace pcj {
 
-// -- socket records (seeds/004: Qore's event hashes) ------------------------------------------
+// -- socket records (Qore's event hashes, doc/origins.md) --------------------------------------
 
 // Where a record comes from (Qore's SOURCE_* codes).
 enum class Source { socket = 1, tls = 2, file = 3 };
@@ -53,7 +53,7 @@ struct SocketRecord {
     std::string purpose; // file events: "ca_file", "ca_dir", "client_cert", "client_key"
 };
 
-// -- connection and stream events (seeds/000) -------------------------------------------------
+// -- connection and stream events (doc/origins.md) --------------------------------------------
 
 // tcp_established, tcp_restablished: the peer address the connection reached.
 struct Endpoint {

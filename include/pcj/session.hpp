@@ -1,5 +1,5 @@
 // Session: the state of a component's session, as Prosody's session structure names it
-// (seeds/002), readable at any time.
+// (doc/origins.md), readable at any time.
 #pragma once
 
 #include <map>

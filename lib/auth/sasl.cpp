@@ -13,20 +13,13 @@
 #include <utility>
 
 #include "encoding.hpp"
+#include "sasl_mechanisms.hpp"
 
 namespace pcj::detail {
 namespace {
 
 constexpr std::string_view tls_exporter = "tls-exporter";
 constexpr std::string_view tls_unique = "tls-unique";
-
-// Every mechanism pcj may use, strongest first. The list is cut down to what the installed
-// gsasl implements (2.2 has no SCRAM-SHA-512).
-constexpr std::string_view known_mechanisms[] = {
-    "SCRAM-SHA-512-PLUS", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-512",
-    "SCRAM-SHA-256",      "SCRAM-SHA-1",        "DIGEST-MD5",       "PLAIN",
-    "EXTERNAL",           "ANONYMOUS",
-};
 
 bool is_plus(std::string_view mech) {
     return mech.ends_with("-PLUS");
@@ -502,7 +495,7 @@ std::vector<std::string> SaslClient::preference() {
     static const std::vector<std::string> supported = [] {
         std::vector<std::string> out;
         Gsasl* ctx = gsasl_context();
-        for (std::string_view mech : known_mechanisms) {
+        for (std::string_view mech : known_sasl_mechanisms) {
             const std::string name(mech);
             if (ctx != nullptr && gsasl_client_support_p(ctx, name.c_str()) != 0) {
                 out.push_back(name);

@@ -9,6 +9,7 @@
 
 #include "ids.hpp"
 #include "pcj/error.hpp"
+#include "sasl_mechanisms.hpp"
 
 namespace pcj {
 
@@ -72,10 +73,87 @@ bool has_space_or_control(std::string_view s) {
     return false;
 }
 
-// A domain part as RFC 7622 allows it, loosely: no spaces, '@' or '/', not empty, not too long.
-bool plausible_domain(std::string_view s) {
-    return !s.empty() && s.size() <= 1023 && !has_space_or_control(s) &&
-           s.find_first_of("@/") == std::string_view::npos;
+bool ip_literal(const std::string& s) {
+    unsigned char buf[sizeof(in6_addr)];
+    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// A host name as DNS and RFC 7622's domainpart take it: dot-separated labels of 1 to 63 bytes,
+// each made of letters, digits, '-' and '_' (not starting or ending with '-'), or bytes of an
+// internationalised name in UTF-8; or an IP address, IPv6 in brackets or bare.
+bool valid_host_name(std::string_view s) {
+    if (s.size() > 2 && s.front() == '[' && s.back() == ']') {
+        return ip_literal(std::string(s.substr(1, s.size() - 2)));
+    }
+    if (s.empty() || s.size() > 253) {
+        return ip_literal(std::string(s));
+    }
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        const auto dot = std::min(s.find('.', start), s.size());
+        const auto label = s.substr(start, dot - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+            return ip_literal(std::string(s));
+        }
+        for (unsigned char c : label) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c >= 0x80;
+            if (!ok) {
+                return ip_literal(std::string(s));
+            }
+        }
+        start = dot + 1;
+    }
+    return true;
+}
+
+// The reason a host name field is refused, or "" when it is fine.
+std::string host_name_problem(std::string_view s) {
+    if (valid_host_name(s)) {
+        return {};
+    }
+    return "'" + std::string(s) +
+           "' is not a valid host name (letters, digits, '-' and '_' in dot-separated labels, "
+           "or an IP address)";
+}
+
+bool known_sasl_mechanism(std::string_view name) {
+    return std::find(std::begin(detail::known_sasl_mechanisms),
+                     std::end(detail::known_sasl_mechanisms),
+                     name) != std::end(detail::known_sasl_mechanisms);
+}
+
+std::string known_sasl_mechanism_list() {
+    std::string out;
+    for (auto mech : detail::known_sasl_mechanisms) {
+        out += (out.empty() ? "" : ", ") + std::string(mech);
+    }
+    return out;
+}
+
+// RFC 6120 §4.7.5: a stream version is MAJOR.MINOR, each a run of digits.
+bool stream_version(std::string_view s) {
+    const auto dot = s.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == s.size() || s.size() > 11) {
+        return false;
+    }
+    const auto digits = [](std::string_view part) {
+        return part.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    return digits(s.substr(0, dot)) && digits(s.substr(dot + 1));
+}
+
+// "sha256:" and 64 hexadecimal digits, which may be grouped by colons (as certtool prints them).
+bool sha256_pin(std::string_view pin) {
+    constexpr std::string_view prefix = "sha256:";
+    if (!pin.starts_with(prefix)) {
+        return false;
+    }
+    const auto hex = pin.substr(prefix.size());
+    if (hex.find_first_not_of("0123456789abcdefABCDEF:") != std::string_view::npos) {
+        return false;
+    }
+    return hex.size() - static_cast<std::size_t>(std::count(hex.begin(), hex.end(), ':')) == 64;
 }
 
 // "ADDRESS", "ADDRESS:PORT" or "[IPV6]:PORT", as the resolver takes a DNS server.
@@ -103,9 +181,7 @@ bool dns_server_address(const std::string& text) {
             return false;
         }
     }
-    unsigned char buf[sizeof(in6_addr)];
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-           inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    return ip_literal(host);
 }
 
 } // namespace
@@ -121,17 +197,22 @@ void Config::validate_and_complete() {
     const bool client = type == ConnectionType::XMPP || type == ConnectionType::LEGACY;
     require(!ip.empty() || client, "ip",
             "required for a component: the host name or address to connect to");
-    require(!has_space_or_control(ip), "ip", "contains spaces or control characters");
+    if (!ip.empty()) {
+        require(host_name_problem(ip).empty(), "ip", host_name_problem(ip));
+        require(ip.front() != '[', "ip", "an IPv6 address goes without brackets, e.g. ::1");
+    }
     require(port != 0 || ip.empty(), "port", "required: a TCP port between 1 and 65535");
     for (const auto& server : dns.servers) {
         require(dns_server_address(server), "dns.servers",
                 "'" + server + "' is not ADDRESS or ADDRESS:PORT (e.g. 127.0.0.1:5353, [::1]:53)");
     }
-    require(dns.timeout.count() > 0, "dns.timeout", "must be positive");
+    // c-ares takes the timeout as an int of milliseconds.
+    require(dns.timeout.count() > 0 && dns.timeout <= std::chrono::minutes(10), "dns.timeout",
+            "must be between 1 ms and 10 minutes");
     require(dns.tries >= 1 && dns.tries <= 10, "dns.tries", "between 1 and 10");
     require(dns.attempt_delay.count() >= 0, "dns.attempt_delay", "must not be negative");
-    require(plausible_domain(hostname), "hostname",
-            "required: the XMPP domain (no spaces, '@' or '/')");
+    require(!hostname.empty(), "hostname", "required: the XMPP domain");
+    require(host_name_problem(hostname).empty(), "hostname", host_name_problem(hostname));
     const bool needs_user = type != ConnectionType::JABBERD14_COMPONENT;
     if (needs_user) {
         require(!username.empty(), "username",
@@ -146,8 +227,10 @@ void Config::validate_and_complete() {
     }
     require(!alias.empty(), "alias", "must not be empty");
     if (version) {
-        require(!version->empty() && !has_space_or_control(*version), "version",
-                "must be a version such as 1.0 (or leave it unset)");
+        require(stream_version(*version), "version",
+                "'" + *version +
+                    "' is not a stream version MAJOR.MINOR such as 1.0 (or leave it "
+                    "unset for the connection type's default)");
     }
     if (xmlns) {
         require(!xmlns->empty() && !has_space_or_control(*xmlns), "xmlns",
@@ -164,6 +247,9 @@ void Config::validate_and_complete() {
             "must be at least reconnect.initial_delay");
     require(reconnect.multiplier >= 1.0 && reconnect.multiplier <= 100.0, "reconnect.multiplier",
             "must be between 1 and 100");
+    require(queue.when_full == QueueFullPolicy::reject_new ||
+                queue.when_full == QueueFullPolicy::drop_oldest,
+            "queue.when_full", "not one of reject_new or drop_oldest");
     require(stream_management.ack_after.count() >= 0, "stream_management.ack_after",
             "must not be negative");
     require(rate_limit.stanzas_per_second >= 0 && rate_limit.stanzas_per_second <= 1e9,
@@ -180,14 +266,22 @@ void Config::validate_and_complete() {
     require(tls.client_cert_file.empty() == tls.client_key_file.empty(), "tls.client_key_file",
             "a client certificate needs its key, and a key its certificate");
     for (const auto& pin : tls.pins) {
-        require(pin.rfind("sha256:", 0) == 0 && pin.size() > 7, "tls.pins",
-                "each pin must look like sha256:HEX");
+        require(sha256_pin(pin), "tls.pins",
+                "'" + pin + "' is not sha256: followed by 64 hexadecimal digits");
     }
+    require(tls.policy == TlsPolicy::required || tls.policy == TlsPolicy::optional ||
+                tls.policy == TlsPolicy::disabled || tls.policy == TlsPolicy::direct,
+            "tls.policy", "not one of required, optional, disabled or direct");
     for (const auto& mech : sasl.mechanisms) {
-        require(!mech.empty() && mech.size() <= 20 &&
-                    mech.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
-                        std::string::npos,
-                "sasl.mechanisms", "'" + mech + "' is not a SASL mechanism name");
+        if (type == ConnectionType::LEGACY) {
+            // LEGACY has no SASL: the list picks jabber:iq:auth's methods.
+            require(mech == "DIGEST" || mech == "PLAIN", "sasl.mechanisms",
+                    "'" + mech + "' is not a LEGACY login method (DIGEST or PLAIN)");
+        } else {
+            require(known_sasl_mechanism(mech), "sasl.mechanisms",
+                    "'" + mech + "' is not a mechanism pcj offers (" + known_sasl_mechanism_list() +
+                        ")");
+        }
     }
     require(bind_retries <= 100, "bind_retries", "at most 100");
     require(!roster_fetch || type == ConnectionType::XMPP || type == ConnectionType::LEGACY,
@@ -196,7 +290,8 @@ void Config::validate_and_complete() {
         if (bind_domain.empty()) {
             bind_domain = username + "." + hostname;
         }
-        require(plausible_domain(bind_domain), "bind_domain", "must be a domain name");
+        require(host_name_problem(bind_domain).empty(), "bind_domain",
+                host_name_problem(bind_domain));
         require(bind_option.empty() || !has_space_or_control(bind_option), "bind_option",
                 "must be an element name such as log or default");
     }

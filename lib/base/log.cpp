@@ -1,12 +1,25 @@
 // The default logger: timestamped lines on stderr.
 #include "pcj/log.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <string>
 
 namespace pcj {
+
+namespace {
+std::atomic<LogLevel> threshold{LogLevel::warning};
+}
+
+void set_log_level(LogLevel level) {
+    threshold.store(level, std::memory_order_relaxed);
+}
+
+LogLevel log_level() {
+    return threshold.load(std::memory_order_relaxed);
+}
 
 std::string_view to_string(LogLevel level) {
     switch (level) {

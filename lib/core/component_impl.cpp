@@ -2,11 +2,13 @@
 // more than a forward.
 #include "component_impl.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <uv.h>
 
 #include "ids.hpp"
 #include "pcj/error.hpp"
+#include "sasl.hpp"
 
 namespace pcj::detail {
 
@@ -26,9 +28,33 @@ void ignore_default_sigpipe() {
     }
 }
 
+// Config names only mechanisms pcj knows; whether this system's GNU SASL implements them is
+// known here. A list none of whose mechanisms is available could never log in.
+void check_sasl_available(const Config& config) {
+    const auto type = *config.connection_type;
+    if (config.sasl.mechanisms.empty() || type == ConnectionType::LEGACY ||
+        type == ConnectionType::JABBERD14_COMPONENT) {
+        return; // no SASL
+    }
+    const auto available = SaslClient::preference();
+    for (const auto& mech : config.sasl.mechanisms) {
+        if (std::find(available.begin(), available.end(), mech) != available.end()) {
+            return;
+        }
+    }
+    std::string list;
+    for (const auto& mech : available) {
+        list += (list.empty() ? "" : ", ") + mech;
+    }
+    throw ConfigError("sasl.mechanisms: this system's GNU SASL implements none of those listed "
+                      "(it has " +
+                      list + ")");
+}
+
 Config validated(Config config) {
     ignore_default_sigpipe();
     config.validate_and_complete();
+    check_sasl_available(config);
     return config;
 }
 

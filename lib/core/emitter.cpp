@@ -28,6 +28,10 @@ bool Emitter::emit(std::string_view event, const Payload& payload, const Node* n
 }
 
 void Emitter::log(LogLevel level, std::string_view line) const {
+    // Debug lines are written only when Config::debug asked for them: they pass the threshold.
+    if (level != LogLevel::debug && level < log_level()) {
+        return;
+    }
     if (logger_) {
         logger_(level, alias_, line);
     }

@@ -188,7 +188,6 @@ void Lifecycle::on_tls_failure(const Reason& reason) {
     const Emitter::Token connection = emitter_.token();
     note_failure(ev::SSLFAIL, reason);
     begin_ending();
-    emitter_.log(LogLevel::warning, "TLS failed: " + reason.to_string());
     if (protocol_) {
         protocol_->on_tls_failed(reason);
     }
@@ -466,10 +465,14 @@ void Lifecycle::shutdown_by_application(const Reason* why) {
 }
 
 // The first failure is the cause; what follows it (the socket closing) is its consequence.
+// The cause is logged, so that an application that subscribes to no failure event still
+// learns why it never got to READY (refused, DNS, TLS, authentication) or lost its link.
 void Lifecycle::note_failure(std::string_view event, const Reason& reason) {
     if (!failure_reason_) {
         failure_event_ = std::string(event);
         failure_reason_ = reason;
+        const auto level = event == ev::SOCKETDISCONNECT ? LogLevel::warning : LogLevel::error;
+        emitter_.log(level, std::string(event) + ": " + reason.to_string());
     }
 }
 

@@ -1,7 +1,12 @@
 // Config validation: a bad configuration is rejected at construction, with a clear message.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "pcj/pcj.hpp"
+#include "sasl.hpp"
+#include "sasl_mechanisms.hpp"
 
 using namespace pcj;
 using Catch::Matchers::Contains;
@@ -45,6 +50,38 @@ TEST_CASE("config: each missing or bad field is named in the error", "[config]")
         Row{"max_stanza_size", [](Config& c) { c.max_stanza_size = 10; }},
         Row{"max_depth", [](Config& c) { c.max_depth = 1; }},
         Row{"alias", [](Config& c) { c.alias.clear(); }},
+        Row{"version", [](Config& c) { c.version = "banana"; }},
+        Row{"version", [](Config& c) { c.version = "1."; }},
+        Row{"hostname", [](Config& c) { c.hostname = "bad host!"; }},
+        Row{"hostname", [](Config& c) { c.hostname = "a..b"; }},
+        Row{"hostname", [](Config& c) { c.hostname = "-a.example"; }},
+        Row{"ip", [](Config& c) { c.ip = "10.0.0.1;rm"; }},
+        Row{"ip", [](Config& c) { c.ip = "[::1]"; }},
+        Row{"sasl.mechanisms", [](Config& c) { c.sasl.mechanisms = {"SCRAM-SHA-256", "FOO"}; }},
+        Row{"tls.pins", [](Config& c) { c.tls.pins = {"sha256:zz"}; }},
+        Row{"tls.policy", [](Config& c) { c.tls.policy = static_cast<TlsPolicy>(42); }},
+        Row{"queue.when_full", [](Config& c) { c.queue.when_full = static_cast<QueueFullPolicy>(7); }},
+        Row{"dns.timeout", [](Config& c) { c.dns.timeout = std::chrono::hours(1000); }},
+        Row{"dns.tries", [](Config& c) { c.dns.tries = 0; }},
+        Row{"dns.servers", [](Config& c) { c.dns.servers = {"127.0.0.1:99999"}; }},
+        Row{"reconnect.multiplier", [](Config& c) { c.reconnect.multiplier = 0.5; }},
+        Row{"reconnect.multiplier", [](Config& c) { c.reconnect.multiplier = std::nan(""); }},
+        Row{"reconnect.initial_delay", [](Config& c) { c.reconnect.initial_delay = {}; }},
+        Row{"reconnect.max_delay", [](Config& c) {
+                c.reconnect.max_delay = c.reconnect.initial_delay / 2;
+            }},
+        Row{"rate_limit.stanzas_per_second", [](Config& c) { c.rate_limit.stanzas_per_second = -1; }},
+        Row{"rate_limit.bytes_per_second", [](Config& c) { c.rate_limit.bytes_per_second = 1e300; }},
+        Row{"negotiation_timeout", [](Config& c) {
+                c.negotiation_timeout = std::chrono::milliseconds(-5);
+            }},
+        Row{"shutdown_timeout", [](Config& c) { c.shutdown_timeout = std::chrono::seconds(-1); }},
+        Row{"rts_timeout", [](Config& c) { c.rts_timeout = std::chrono::milliseconds(-1); }},
+        Row{"stream_management.ack_after", [](Config& c) {
+                c.stream_management.ack_after = std::chrono::milliseconds(-1);
+            }},
+        Row{"max_stanza_time", [](Config& c) { c.max_stanza_time = std::chrono::seconds(-1); }},
+        Row{"bind_retries", [](Config& c) { c.bind_retries = 1000; }},
     }));
     Config c = j14();
     breakit(c);
@@ -93,4 +130,77 @@ TEST_CASE("config: connection types parse from PCJ's names and numbers", "[confi
     CHECK(connection_type_from_string("2") == ConnectionType::JABBERD20_COMPONENT);
     CHECK_THROWS_AS(connection_type_from_string("3"), ConfigError);
     CHECK_THROWS_AS(connection_type_from_string("xmpp2"), ConfigError);
+}
+
+TEST_CASE("config: an unknown SASL mechanism is refused by its name, with the ones pcj offers",
+          "[config]") {
+    Config c = j14();
+    c.sasl.mechanisms = {"FOO"};
+    REQUIRE_THROWS_WITH(c.validate_and_complete(),
+                        Contains("sasl.mechanisms: 'FOO' is not a mechanism pcj offers") &&
+                            Contains("SCRAM-SHA-256"));
+    c.sasl.mechanisms = {"SCRAM-SHA-256", "PLAIN"};
+    REQUIRE_NOTHROW(c.validate_and_complete());
+    c.connection_type = ConnectionType::LEGACY; // iq:auth's methods, not SASL's
+    c.username = "alice";
+    c.sasl.mechanisms = {"DIGEST", "PLAIN"};
+    REQUIRE_NOTHROW(c.validate_and_complete());
+    c.sasl.mechanisms = {"SCRAM-SHA-1"};
+    REQUIRE_THROWS_WITH(c.validate_and_complete(),
+                        Contains("'SCRAM-SHA-1' is not a LEGACY login method"));
+}
+
+TEST_CASE("config: a list of mechanisms this system's GNU SASL lacks entirely is refused by the "
+          "component",
+          "[config]") {
+    std::vector<std::string> missing;
+    const auto available = detail::SaslClient::preference();
+    for (auto mech : detail::known_sasl_mechanisms) {
+        if (std::find(available.begin(), available.end(), mech) == available.end()) {
+            missing.emplace_back(mech);
+        }
+    }
+    INFO("Debian 12's GNU SASL 2.2 implements no SCRAM-SHA-512");
+    REQUIRE_FALSE(missing.empty());
+    Config c = j14();
+    c.connection_type = ConnectionType::XMPP;
+    c.username = "alice";
+    c.sasl.mechanisms = missing;
+    REQUIRE_NOTHROW(Config(c).validate_and_complete()); // names pcj knows
+    REQUIRE_THROWS_WITH(Component(c), Contains("sasl.mechanisms") && Contains("implements none") &&
+                                          Contains(available.front()));
+    c.sasl.mechanisms.push_back("PLAIN");
+    REQUIRE_NOTHROW(Component(c));
+}
+
+TEST_CASE("config: a bad version is refused as a version, a bad host name as a host name",
+          "[config]") {
+    Config c = j14();
+    c.version = "banana";
+    REQUIRE_THROWS_WITH(c.validate_and_complete(),
+                        Contains("version: 'banana' is not a stream version"));
+    c = j14();
+    c.hostname = "bad host!";
+    REQUIRE_THROWS_WITH(c.validate_and_complete(),
+                        Contains("hostname: 'bad host!' is not a valid host name"));
+    c.hostname.clear();
+    REQUIRE_THROWS_WITH(c.validate_and_complete(), Contains("hostname: required"));
+}
+
+TEST_CASE("config: host names, IP addresses, versions and pins that are fine are accepted",
+          "[config]") {
+    auto value =
+        GENERATE(as<std::string>{}, "localhost", "component.example.org", "xn--bcher-kva.example",
+                 "b\xc3\xbc"
+                 "cher.example",
+                 "_sub.example", "127.0.0.1", "::1", "[::1]");
+    Config c = j14();
+    c.hostname = value;
+    if (value.front() != '[') {
+        c.ip = value; // the address to connect to takes no brackets
+    }
+    c.version = "0.9";
+    c.tls.pins = {"sha256:" + std::string(64, 'a'), "sha256:" + std::string(62, 'B') + ":0:1"};
+    CAPTURE(value);
+    REQUIRE_NOTHROW(c.validate_and_complete());
 }
