@@ -179,6 +179,11 @@ namespace un {
 inline constexpr std::string_view RECONNECT_DELAY = "reconnect_delay"; // ReconnectAttempt, reason
 inline constexpr std::string_view RECONNECT_STOPPED =
     "reconnect_stopped";                                             // ReconnectAttempt, reason
+// Config::servers (doc/connecting.md): a server is tried; it could not be reached (reason) and
+// the next one is tried at once; the connection on it reached READY (just before PCJ_READY).
+inline constexpr std::string_view SERVER_TRYING = "server_trying"; // ServerChoice
+inline constexpr std::string_view SERVER_FAILED = "server_failed"; // ServerChoice, reason
+inline constexpr std::string_view SERVER_READY = "server_ready";   // ServerChoice
 inline constexpr std::string_view QUEUE_REJECTED = "queue_rejected"; // node, reason
 inline constexpr std::string_view QUEUE_DROPPED = "queue_dropped";   // node, reason
 inline constexpr std::string_view RTS_FOREIGN_REPLY =

@@ -15,7 +15,7 @@ Lifecycle::Lifecycle(uv_loop_s* loop, const Config& config, Emitter& emitter, Gr
                      ConnectionParts parts)
     : loop_(loop), config_(config), emitter_(emitter), graveyard_(graveyard), parts_(parts),
       content_ns_(config.effective_xmlns()), negotiation_timer_(std::make_unique<Timer>(loop)),
-      backoff_(config.reconnect, config.reconnect.uniform) {}
+      backoff_(config.reconnect, config.reconnect.uniform), rotation_(config.reconnect.uniform) {}
 
 void Lifecycle::release() {
     negotiation_timer_.reset();
@@ -42,6 +42,29 @@ void Lifecycle::retire_protocol() {
 }
 
 void Lifecycle::connect(std::string host, std::uint16_t port) {
+    use_servers_ = false;
+    dial(std::move(host), port);
+}
+
+void Lifecycle::connect_servers() {
+    use_servers_ = true;
+    rotation_.start(config_.servers, config_.shuffle_servers);
+    const ServerAddress first = rotation_.current();
+    dial(first.host, first.port);
+}
+
+// The reconnect policy's attempt (and the next server of a round): where the last connect()
+// went, or the round's current server.
+void Lifecycle::redial() {
+    if (!use_servers_ || rotation_.empty()) {
+        dial(target_host_, target_port_);
+        return;
+    }
+    const ServerAddress next = rotation_.current();
+    dial(next.host, next.port);
+}
+
+void Lifecycle::dial(std::string host, std::uint16_t port) {
     Graveyard::Scope scope(graveyard_);
     target_host_ = host;
     target_port_ = port;
@@ -83,6 +106,9 @@ void Lifecycle::connect(std::string host, std::uint16_t port) {
     protocol_ = make_protocol(*config_.connection_type, *link_);
     state_ = State::connecting;
 
+    if (use_servers_ && !emitter_.emit(un::SERVER_TRYING, Payload(rotation_.choice()))) {
+        return;
+    }
     if (!emitter_.emit(ev::CONNECT)) {
         return;
     }
@@ -151,7 +177,13 @@ void Lifecycle::become_ready() {
     // Before READY's handlers: what they output then goes behind the queue, not ahead of it.
     const Emitter::Token connection = emitter_.token();
     parts_.outbox.on_ready();
-    if (connection && state_ == State::ready) {
+    if (!connection || state_ != State::ready) {
+        return;
+    }
+    if (use_servers_ && !emitter_.emit(un::SERVER_READY, Payload(rotation_.choice()))) {
+        return;
+    }
+    if (state_ == State::ready) {
         emitter_.emit(ev::READY);
     }
 }
@@ -419,6 +451,12 @@ void Lifecycle::end_connection() {
 
 // No connection was made: net::TCP_FAILED and PCJ_CONNECTFAIL instead of a disconnect.
 void Lifecycle::connect_failed(const Reason& reason) {
+    if (try_next_server(reason)) {
+        return;
+    }
+    if (use_servers_) {
+        rotation_.restart(); // every server of the round failed: the policy's next round
+    }
     note_failure(ev::CONNECTFAIL, reason);
     end_connection();
     const Emitter::Token connection = emitter_.token();
@@ -437,6 +475,7 @@ void Lifecycle::finish(bool shutdown_events) {
         return;
     }
     end_connection();
+    rotation_.restart_from_current();
     parts_.session.on_closed();
     const Emitter::Token connection = emitter_.token();
     parts_.tracker.answer_lost("disconnected");
@@ -501,7 +540,7 @@ void Lifecycle::after_end() {
     }
     // Armed before the event: a handler's shutdown() or connect() cancels it.
     reconnect_timer_->start(*delay, [this] {
-        graveyard_.guarded("reconnect", [this] { connect(target_host_, target_port_); });
+        graveyard_.guarded("reconnect", [this] { redial(); });
     });
     emitter_.log(LogLevel::info, "reconnecting in " + std::to_string(delay->count()) +
                                      " ms (attempt " + std::to_string(backoff_.attempt()) +
@@ -558,8 +597,39 @@ void Lifecycle::follow_other_host() {
         }
     }
     emitter_.log(LogLevel::info, "see-other-host: following to " + std::string(text));
+    use_servers_ = false; // the server named wins over the list, until the next connect()
     target_host_ = std::string(host);
     target_port_ = number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config::servers
+
+// A server of the list could not be reached and another one is left in the round: say so and
+// try that one at once (from the loop, not from inside the failed connection's callbacks).
+bool Lifecycle::try_next_server(const Reason& reason) {
+    if (!use_servers_ || !rotation_.has_next()) {
+        return false;
+    }
+    end_connection();
+    const Emitter::Token connection = emitter_.token();
+    parts_.tracker.answer_lost("disconnected");
+    if (!connection || !emitter_.emit(net::TCP_FAILED, &reason) ||
+        !emitter_.emit(un::SERVER_FAILED, Payload(rotation_.choice()), nullptr, &reason)) {
+        return true;
+    }
+    parts_.records.announce_deleted();
+    if (!connection || state_ != State::disconnected || policy_stopped_) {
+        return true; // a handler connected again or called shutdown()
+    }
+    rotation_.advance();
+    if (!reconnect_timer_) {
+        reconnect_timer_ = std::make_unique<Timer>(loop_);
+    }
+    reconnect_timer_->start(std::chrono::milliseconds(0), [this] {
+        graveyard_.guarded("next server", [this] { redial(); });
+    });
+    return true;
 }
 
 } // namespace pcj::detail

@@ -45,6 +45,17 @@ TEST_CASE("config: each missing or bad field is named in the error", "[config]")
         Row{"max_stanza_size", [](Config& c) { c.max_stanza_size = 10; }},
         Row{"max_depth", [](Config& c) { c.max_depth = 1; }},
         Row{"alias", [](Config& c) { c.alias.clear(); }},
+        Row{"servers", [](Config& c) { c.servers = {{"127.0.0.1", 5347}}; }},
+        Row{"servers", [](Config& c) {
+                c.ip.clear();
+                c.port = 0;
+                c.servers = {{"127.0.0.1", 5347}, {"127.0.0.1", 0}};
+            }},
+        Row{"servers", [](Config& c) {
+                c.ip.clear();
+                c.port = 0;
+                c.servers = {{"", 5347}};
+            }},
     }));
     Config c = j14();
     breakit(c);
@@ -93,4 +104,12 @@ TEST_CASE("config: connection types parse from PCJ's names and numbers", "[confi
     CHECK(connection_type_from_string("2") == ConnectionType::JABBERD20_COMPONENT);
     CHECK_THROWS_AS(connection_type_from_string("3"), ConfigError);
     CHECK_THROWS_AS(connection_type_from_string("xmpp2"), ConfigError);
+}
+
+TEST_CASE("config: a component may name several servers instead of ip and port", "[config]") {
+    Config c = j14();
+    c.ip.clear();
+    c.port = 0;
+    c.servers = {{"127.0.0.1", 5347}, {"node2.example", 5348}};
+    REQUIRE_NOTHROW(c.validate_and_complete());
 }
