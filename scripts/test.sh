@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
-# -Werror and runs every suite (unit, protocol, integration against real servers), then builds
+# -Werror and runs every suite (unit, protocol, integration against real servers, then the
+# ejabberd cluster suite as its own step), then builds
 # with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites, and
 # with ThreadSanitizer for the thread-safe door's tests.
 #
@@ -92,7 +93,9 @@ fi
 
 if ((status == 0)); then
     if setup_and_build build-ci -Dwerror=true; then
-        run_tests build-ci || status=1
+        run_tests build-ci --no-suite cluster || status=1
+        # The two-node ejabberd cluster (doc/deployment.md): its own step, with its own time.
+        run_tests build-ci --no-rebuild --suite cluster || status=1
     else
         status=1
     fi
