@@ -104,6 +104,7 @@ void Lifecycle::dial(std::string host, std::uint16_t port) {
     link_ = std::make_unique<HostLink>(*this, parts_, emitter_, config_);
     protocol_ = make_protocol(*config_.connection_type, *link_);
     state_ = State::connecting;
+    reached_ready_ = false;
 
     if (use_servers_ && !emitter_.emit(un::SERVER_TRYING, Payload(rotation_.choice()))) {
         return;
@@ -170,6 +171,7 @@ void Lifecycle::become_ready() {
         return;
     }
     state_ = State::ready;
+    reached_ready_ = true;
     negotiation_timer_->stop();
     backoff_.reset();
     parts_.session.on_ready();
@@ -474,7 +476,13 @@ void Lifecycle::finish(bool shutdown_events) {
         return;
     }
     end_connection();
-    rotation_.restart_from_current();
+    // A server that served the connection is tried first again; one that took the connection
+    // and then failed the negotiation (a frozen node accepts and never answers) goes last.
+    if (reached_ready_) {
+        rotation_.restart_from_current();
+    } else {
+        rotation_.restart_from_next();
+    }
     parts_.session.on_closed();
     const Emitter::Token connection = emitter_.token();
     parts_.tracker.answer_lost("disconnected");

@@ -119,7 +119,8 @@ private:
     std::unique_ptr<Timer> reconnect_timer_; // made when first needed
 
     // -- Config::servers ---------------------------------------------------------------------
-    bool use_servers_ = false; // connect() went to the list (not to one host and port)
+    bool use_servers_ = false;   // connect() went to the list (not to one host and port)
+    bool reached_ready_ = false; // this connection reached READY
     ServerRotation rotation_;
 };
 

@@ -37,9 +37,16 @@ void ServerRotation::restart_from_current() {
     if (order_.empty()) {
         return;
     }
-    std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(tried_),
-                order_.end());
+    std::rotate(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(tried_), order_.end());
     tried_ = 0;
+}
+
+void ServerRotation::restart_from_next() {
+    if (order_.empty()) {
+        return;
+    }
+    tried_ = (tried_ + 1) % order_.size();
+    restart_from_current();
 }
 
 bool ServerRotation::advance() {

@@ -24,6 +24,10 @@ public:
     // After a connection on the current server ended: a new round in the same order, from the
     // current server on (it may have been a passing failure; the others follow).
     void restart_from_current();
+    // After a connection on the current server failed before READY (it accepted the TCP
+    // connection but the negotiation failed or timed out, as a frozen node does): a new round
+    // from the next server on, wrapping round to the current one last.
+    void restart_from_next();
     // Moves to the next server of the round; false when every one was tried.
     bool advance();
     bool has_next() const { return tried_ + 1 < order_.size(); }

@@ -144,6 +144,26 @@ TEST_CASE("servers: with the reconnect policy, a component whose server goes awa
     REQUIRE(f.run_until([&] { return c.state() == State::disconnected; }));
 }
 
+TEST_CASE("servers: a server that accepts and never answers goes last in the policy's next round",
+          "[protocol][servers][reconnect]") {
+    LoopFixture f;
+    ScriptedPeer frozen(f.loop()); // a frozen node: the kernel accepts, nothing answers
+    frozen.pause(10s);
+    ScriptedPeer good(f.loop());
+    handshake(good);
+    Config cfg = list_config({frozen.port(), good.port()});
+    cfg.negotiation_timeout = 100ms;
+    cfg.shutdown_timeout = 50ms;
+    cfg.reconnect = fast_policy();
+    Component c(cfg, f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return rec.count(ev::READY) == 1; }));
+    CHECK(server_events(rec) == std::vector<std::string>{"trying 0", "trying 1", "ready 1"});
+    c.shutdown();
+    REQUIRE(f.run_until([&] { return c.state() == State::disconnected; }));
+}
+
 TEST_CASE("servers: shutdown() while the next server is due stops the round",
           "[protocol][servers]") {
     LoopFixture f;

@@ -41,6 +41,19 @@ TEST_CASE("servers: after a connection ends, the next round starts at the server
     CHECK(r.current().host == "b");
 }
 
+TEST_CASE("servers: after a failed negotiation, the next round starts after the server in use",
+          "[servers]") {
+    ServerRotation r;
+    r.start(three, false);
+    r.advance(); // "b" took the connection and never answered
+    r.restart_from_next();
+    CHECK(r.order() == std::vector<std::size_t>{2, 0, 1});
+    r.advance();
+    r.advance(); // the last of the round, "b"
+    r.restart_from_next();
+    CHECK(r.order() == std::vector<std::size_t>{2, 0, 1}); // wraps round to the first
+}
+
 TEST_CASE("servers: shuffled, every round is a permutation drawn from the random source",
           "[servers]") {
     // Fisher-Yates from the end: u = 0 swaps each place with the first one.
