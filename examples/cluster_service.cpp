@@ -110,15 +110,15 @@ int main(int argc, char** argv) {
 
         auto say = [&](const char* what, const pcj::Event& e) {
             const auto* server = e.get<pcj::ServerChoice>();
-            std::printf("%s %s %s:%u%s%s\n", name.c_str(), what, server->host.c_str(),
-                        server->port, e.reason != nullptr ? " " : "",
+            std::printf("%s %s %s:%u%s%s\n", name.c_str(), what, server->host.c_str(), server->port,
+                        e.reason != nullptr ? " " : "",
                         e.reason != nullptr ? e.reason->to_string().c_str() : "");
             std::fflush(stdout);
         };
-        auto on_trying = component.subscribe(
-            pcj::un::SERVER_TRYING, [&](const pcj::Event& e) { say("trying", e); });
-        auto on_failed = component.subscribe(
-            pcj::un::SERVER_FAILED, [&](const pcj::Event& e) { say("failed", e); });
+        auto on_trying = component.subscribe(pcj::un::SERVER_TRYING,
+                                             [&](const pcj::Event& e) { say("trying", e); });
+        auto on_failed = component.subscribe(pcj::un::SERVER_FAILED,
+                                             [&](const pcj::Event& e) { say("failed", e); });
         auto on_ready = component.subscribe(pcj::un::SERVER_READY,
                                             [&](const pcj::Event& e) { say("ready", e); });
         auto on_stopped = component.subscribe(pcj::un::RECONNECT_STOPPED, [&](const pcj::Event& e) {

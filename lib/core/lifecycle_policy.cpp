@@ -55,9 +55,8 @@ void Lifecycle::after_end() {
         reconnect_timer_ = std::make_unique<Timer>(loop_);
     }
     // Armed before the event: a handler's shutdown() or connect() cancels it.
-    reconnect_timer_->start(*delay, [this] {
-        graveyard_.guarded("reconnect", [this] { redial(); });
-    });
+    reconnect_timer_->start(*delay,
+                            [this] { graveyard_.guarded("reconnect", [this] { redial(); }); });
     emitter_.log(LogLevel::info, "reconnecting in " + std::to_string(delay->count()) +
                                      " ms (attempt " + std::to_string(backoff_.attempt()) +
                                      ") after " + event + ": " + why.to_string());
@@ -142,9 +141,8 @@ bool Lifecycle::try_next_server(const Reason& reason) {
     if (!reconnect_timer_) {
         reconnect_timer_ = std::make_unique<Timer>(loop_);
     }
-    reconnect_timer_->start(std::chrono::milliseconds(0), [this] {
-        graveyard_.guarded("next server", [this] { redial(); });
-    });
+    reconnect_timer_->start(std::chrono::milliseconds(0),
+                            [this] { graveyard_.guarded("next server", [this] { redial(); }); });
     return true;
 }
 

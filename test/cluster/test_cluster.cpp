@@ -241,16 +241,15 @@ private:
 
 } // namespace
 
-TEST_CASE("cluster: four processes on two ejabberd nodes share one component domain",
-          "[cluster]") {
+TEST_CASE("cluster: four processes on two ejabberd nodes share one component domain", "[cluster]") {
     TestServer cluster(ServerKind::ejabberd_cluster);
     REQUIRE(cluster.get("COMPONENT_NUMBER") == "4");
     const std::string sticky = cluster.get("COMPONENT_DOMAIN"); // bare_source, 4 slots
     const std::string spread = cluster.get("SPREAD_DOMAIN");    // no balancing entry
     LoopFixture f;
     Services services(cluster);
-    for (const auto& [name, node] : std::vector<std::pair<std::string, int>>{
-             {"p1", 1}, {"p2", 1}, {"p3", 2}, {"p4", 2}}) {
+    for (const auto& [name, node] :
+         std::vector<std::pair<std::string, int>>{{"p1", 1}, {"p2", 1}, {"p3", 2}, {"p4", 2}}) {
         services.start(name, sticky, node);
     }
     for (const auto& [name, node] :
@@ -331,7 +330,7 @@ TEST_CASE("cluster: four processes on two ejabberd nodes share one component dom
         on_node2.push_back(victim + "b");
     }
     REQUIRE(!on_node2.empty()); // p3 and p4 listed node 2 first
-    INFO(services.outputs()); // each process's server events, should what follows fail
+    INFO(services.outputs());   // each process's server events, should what follows fail
     cluster.kill_one("node2");
     REQUIRE(f.run_until(
         [&] {
@@ -344,8 +343,8 @@ TEST_CASE("cluster: four processes on two ejabberd nodes share one component dom
         },
         30s));
     for (const auto& name : on_node2) {
-        CHECK(services.get(name).output().find(name + " failed 127.0.0.1:" +
-                                               std::to_string(node2)) != std::string::npos);
+        CHECK(services.get(name).output().find(
+                  name + " failed 127.0.0.1:" + std::to_string(node2)) != std::string::npos);
     }
     // Clients that were on node 2 logged in again on node 1, under the same full JIDs. Until
     // node 1 has dropped node 2's sessions, answers to them may be lost (doc/deployment.md):
@@ -368,8 +367,8 @@ TEST_CASE("cluster: four processes on two ejabberd nodes share one component dom
     const auto settled = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - moved_at);
     WARN("after node 2 died: " << probes << " probe rounds, " << lost_while_moving
-                               << " answers lost to moved clients, settled in "
-                               << settled.count() << " ms");
+                               << " answers lost to moved clients, settled in " << settled.count()
+                               << " ms");
     const auto after_node = clients.round(sticky, 5);
     INFO(describe(after_node));
     CHECK(lost(after_node) == 0);
