@@ -130,14 +130,6 @@ struct Config {
     // or, without records, at `hostname` itself on `port` (5222 when port is 0).
     std::string ip;
     std::uint16_t port = 0; // TCP port; required when ip is set
-    // Several servers instead of one (ip and port then stay empty): the nodes of a cluster that
-    // all serve `hostname`. connect() tries them in order (or in a random order, see below)
-    // until one accepts the TCP connection; the reconnect policy moves on to the next one when
-    // the one in use fails (doc/connecting.md, "Several servers").
-    std::vector<ServerAddress> servers;
-    // Draw a new random order of `servers` for every round instead of the listed order, so that
-    // many processes given the same list spread over the servers.
-    bool shuffle_servers = false;
     std::string hostname;   // the XMPP domain: stream 'to', component name, SASL realm host
     std::string username;   // not used by JABBERD14_COMPONENT
     std::string password;   // password or component secret
@@ -148,6 +140,15 @@ struct Config {
     std::optional<std::string> xmlns; // stream default namespace; default depends on the type
     std::string stream_ns = "http://etherx.jabber.org/streams";
     bool debug = false; // log every node sent and received
+
+    // Several servers instead of one (ip and port then stay empty): the nodes of a cluster that
+    // all serve `hostname`. connect() tries them in order (or in a random order, see below)
+    // until one accepts the TCP connection; the reconnect policy moves on to the next one when
+    // the one in use fails (doc/connecting.md, "Several servers").
+    std::vector<ServerAddress> servers;
+    // Draw a new random order of `servers` for every round instead of the listed order, so that
+    // many processes given the same list spread over the servers.
+    bool shuffle_servers = false;
 
     // -- XMPP, LEGACY and JABBERD20_COMPONENT --------------------------------------------------
     TlsConfig tls;

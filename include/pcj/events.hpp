@@ -179,15 +179,15 @@ namespace un {
 inline constexpr std::string_view RECONNECT_DELAY = "reconnect_delay"; // ReconnectAttempt, reason
 inline constexpr std::string_view RECONNECT_STOPPED =
     "reconnect_stopped";                                             // ReconnectAttempt, reason
+inline constexpr std::string_view QUEUE_REJECTED = "queue_rejected"; // node, reason
+inline constexpr std::string_view QUEUE_DROPPED = "queue_dropped";   // node, reason
+inline constexpr std::string_view RTS_FOREIGN_REPLY =
+    "rts_foreign_reply"; // node, Text: the 'to' asked
 // Config::servers (doc/connecting.md): a server is tried; it could not be reached (reason) and
 // the next one is tried at once; the connection on it reached READY (just before PCJ_READY).
 inline constexpr std::string_view SERVER_TRYING = "server_trying"; // ServerChoice
 inline constexpr std::string_view SERVER_FAILED = "server_failed"; // ServerChoice, reason
 inline constexpr std::string_view SERVER_READY = "server_ready";   // ServerChoice
-inline constexpr std::string_view QUEUE_REJECTED = "queue_rejected"; // node, reason
-inline constexpr std::string_view QUEUE_DROPPED = "queue_dropped";   // node, reason
-inline constexpr std::string_view RTS_FOREIGN_REPLY =
-    "rts_foreign_reply"; // node, Text: the 'to' asked
 } // namespace un
 
 // Why something failed. Every failure event carries one.
