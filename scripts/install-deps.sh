@@ -17,13 +17,15 @@ BUILD_PACKAGES=(
     libuv1-dev libgnutls28-dev libxml2-dev libgsasl-dev libc-ares-dev catch2
     libtomlplusplus-dev libcli11-dev nlohmann-json3-dev scdoc
     gnutls-bin prosody
+    libcli11-dev
 )
 # The test suite adds the other two servers, sqlite3 for jabberd2's database (see
 # test/servers/pcj-testserver), dnsmasq-base (the DNS server of the SRV tests), the sanitizer
 # runtimes for the address/undefined build (g++ pulls them in on Debian 12; named so that a
 # missing one is noticed), and clang with its runtime for the libFuzzer build of scripts/fuzz.sh.
+# erlang-base brings epmd, which the cluster suite's harness starts on a port of its own.
 TEST_PACKAGES=(
-    ejabberd jabberd2 sqlite3 dnsmasq-base
+    ejabberd erlang-base jabberd2 sqlite3 dnsmasq-base
     libasan8 libubsan1
     clang libclang-rt-14-dev
 )

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
 # -Werror and runs every suite (unit, protocol, integration against real servers, docs: every
-# C++ snippet of README.md and doc/ compiles; then the pcj tool's as a step of its own), then
-# builds with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol
-# suites, and with ThreadSanitizer for the thread-safe door's tests.
+# C++ snippet of README.md and doc/ compiles; then the pcj tool's and the ejabberd cluster's as
+# steps of their own), then builds with AddressSanitizer and UndefinedBehaviorSanitizer and runs
+# the unit and protocol suites, and with ThreadSanitizer for the thread-safe door's tests.
 #
 # Ends with a summary whose last line reads "N passed, N failed" (meson tests, summed over both
 # builds; a skipped test or a failed build step counts as failed). Exits non-zero on any failure.
@@ -93,9 +93,11 @@ fi
 
 if ((status == 0)); then
     if setup_and_build build-ci -Dwerror=true; then
-        run_tests build-ci --no-suite tool || status=1
+        run_tests build-ci --no-suite tool --no-suite cluster || status=1
         # The pcj command-line tool against real servers: its own step, with its own time.
         run_tests build-ci --no-rebuild --suite tool || status=1
+        # The two-node ejabberd cluster (doc/deployment.md): its own step, with its own time.
+        run_tests build-ci --no-rebuild --suite cluster || status=1
     else
         status=1
     fi

@@ -53,6 +53,8 @@ public:
     // State that belongs to a connection (stream id, pending requests, protocol state) is
     // reset; the output queue and the filters are kept. With Config::reconnect on, a
     // connection that ends by failure is connected again by itself (doc/unattended.md).
+    // With Config::servers, connect() goes through the list from its start (doc/connecting.md);
+    // connect(host, port) replaces the list with that one server for good.
     void connect();
     void connect(std::string host, std::uint16_t port);
     void reconnect();

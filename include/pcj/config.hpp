@@ -74,8 +74,8 @@ struct DnsConfig {
 };
 
 // What happens after a connection ends by failure (see doc/unattended.md). Off by default, as
-// in PCJ, where the application calls reconnect() itself. In this release the settings are
-// validated but not yet acted on (doc/unattended.md): a lost connection waits for connect().
+// in PCJ, where the application calls reconnect() itself. With Config::servers it also moves a
+// connection to the next server (doc/connecting.md).
 struct ReconnectConfig {
     bool enabled = false;
     std::chrono::milliseconds initial_delay{1'000}; // the first delay's upper bound
@@ -117,6 +117,12 @@ struct StreamManagementConfig {
     std::chrono::milliseconds ack_after{2'000}; // and this long after an unacked write; 0: never
 };
 
+// One server of a list (Config::servers): a host name or address and its TCP port.
+struct ServerAddress {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
 struct Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
     // The host name or address to connect to (PCJ's IP). XMPP and LEGACY may leave it empty:
@@ -134,6 +140,15 @@ struct Config {
     std::optional<std::string> xmlns; // stream default namespace; default depends on the type
     std::string stream_ns = "http://etherx.jabber.org/streams";
     bool debug = false; // log every node sent and received
+
+    // Several servers instead of one (ip and port then stay empty): the nodes of a cluster that
+    // all serve `hostname`. connect() tries them in order (or in a random order, see below)
+    // until one accepts the TCP connection; the reconnect policy moves on to the next one when
+    // the one in use fails (doc/connecting.md, "Several servers").
+    std::vector<ServerAddress> servers;
+    // Draw a new random order of `servers` for every round instead of the listed order, so that
+    // many processes given the same list spread over the servers.
+    bool shuffle_servers = false;
 
     // -- XMPP, LEGACY and JABBERD20_COMPONENT --------------------------------------------------
     TlsConfig tls;

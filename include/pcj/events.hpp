@@ -186,6 +186,11 @@ inline constexpr std::string_view RTS_FOREIGN_REPLY =
 // A received message with the `from` and `id` of one among the last Config::duplicate_window:
 // dropped before any other event or filter sees it.
 inline constexpr std::string_view DUPLICATE_DROPPED = "duplicate_dropped"; // node
+// Config::servers (doc/connecting.md): a server is tried; it could not be reached (reason) and
+// the next one is tried at once; the connection on it reached READY (just before PCJ_READY).
+inline constexpr std::string_view SERVER_TRYING = "server_trying"; // ServerChoice
+inline constexpr std::string_view SERVER_FAILED = "server_failed"; // ServerChoice, reason
+inline constexpr std::string_view SERVER_READY = "server_ready";   // ServerChoice
 } // namespace un
 
 // Why something failed. Every failure event carries one.

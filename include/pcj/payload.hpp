@@ -177,9 +177,18 @@ struct ReconnectAttempt {
     std::chrono::milliseconds delay{0};
 };
 
+// server_trying, server_failed, server_ready: one entry of Config::servers.
+struct ServerChoice {
+    std::string host;
+    std::uint16_t port = 0;
+    std::size_t index = 0; // its place in Config::servers
+    std::size_t tried = 0; // servers tried in this round before it (0: the round's first)
+    std::size_t count = 0; // servers in the list
+};
+
 // Everything an event may carry beside its node and reason; std::monostate when nothing.
 using Payload = std::variant<std::monostate, SocketRecord, Endpoint, TlsInfo, Traffic, Text,
                              Mechanisms, SaslStep, Jid, DiscoInfo, DiscoItems, RosterChange,
-                             SrvRecord, Attempt, ReconnectAttempt>;
+                             SrvRecord, Attempt, ReconnectAttempt, ServerChoice>;
 
 } // namespace pcj

@@ -195,13 +195,21 @@ void Config::validate_and_complete() {
                 type == ConnectionType::JABBERD20_COMPONENT,
             "connection_type", "not one of PCJ's four connection types");
     const bool client = type == ConnectionType::XMPP || type == ConnectionType::LEGACY;
-    require(!ip.empty() || client, "ip",
-            "required for a component: the host name or address to connect to");
+    require(!ip.empty() || !servers.empty() || client, "ip",
+            "required for a component: the host name or address to connect to (or servers)");
+    require(ip.empty() || servers.empty(), "servers",
+            "give either ip and port or servers, not both");
     if (!ip.empty()) {
         require(host_name_problem(ip).empty(), "ip", host_name_problem(ip));
         require(ip.front() != '[', "ip", "an IPv6 address goes without brackets, e.g. ::1");
     }
     require(port != 0 || ip.empty(), "port", "required: a TCP port between 1 and 65535");
+    for (const auto& server : servers) {
+        require(!server.host.empty() && !has_space_or_control(server.host), "servers",
+                "each server needs a host name or address without spaces");
+        require(server.port != 0, "servers",
+                "'" + server.host + "' needs a TCP port between 1 and 65535");
+    }
     for (const auto& server : dns.servers) {
         require(dns_server_address(server), "dns.servers",
                 "'" + server + "' is not ADDRESS or ADDRESS:PORT (e.g. 127.0.0.1:5353, [::1]:53)");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -125,6 +126,29 @@ private:
 
 using Setter = void (*)(const Value&, Config&);
 
+// "HOST:PORT" or "[IPv6]:PORT", one entry of `servers`.
+ServerAddress server_address(const Value& v, const std::string& entry) {
+    const auto colon = entry.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+        v.fail("'" + entry + "' is not HOST:PORT (e.g. node1.example.org:5347, [::1]:5347)");
+    }
+    std::string host = entry.substr(0, colon);
+    if (host.front() == '[') {
+        if (host.back() != ']' || host.size() < 3) {
+            v.fail("'" + entry + "' is not HOST:PORT (e.g. node1.example.org:5347, [::1]:5347)");
+        }
+        host = host.substr(1, host.size() - 2);
+    }
+    const char* first = entry.data() + colon + 1;
+    const char* last = entry.data() + entry.size();
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(first, last, port);
+    if (ec != std::errc() || end != last || port == 0 || port > 65535) {
+        v.fail("'" + entry + "': the port must be between 1 and 65535");
+    }
+    return ServerAddress{host, static_cast<std::uint16_t>(port)};
+}
+
 constexpr std::int64_t u32_max = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int64_t size_max = std::numeric_limits<std::int64_t>::max();
 
@@ -196,6 +220,17 @@ const std::map<std::string, Setter, std::less<>>& setters() {
         {"ip",
          [](const Value& v, Config& c) {
              c.ip = v.str();
+         }},
+        {"servers",
+         [](const Value& v, Config& c) {
+             c.servers.clear();
+             for (const std::string& entry : v.strings()) {
+                 c.servers.push_back(server_address(v, entry));
+             }
+         }},
+        {"shuffle_servers",
+         [](const Value& v, Config& c) {
+             c.shuffle_servers = v.boolean();
          }},
         {"port",
          [](const Value& v, Config& c) {

@@ -66,6 +66,10 @@ Subscription Component::subscribe_all(Handler handler) {
 }
 
 void Component::connect() {
+    if (!impl_->config_.servers.empty()) {
+        impl_->lifecycle_.connect_servers();
+        return;
+    }
     impl_->connect(impl_->config_.ip, impl_->config_.port);
 }
 
@@ -76,6 +80,7 @@ void Component::connect(std::string host, std::uint16_t port) {
     // As in PCJ, a new address given here replaces the configured one for good.
     impl_->config_.ip = host;
     impl_->config_.port = port;
+    impl_->config_.servers.clear();
     impl_->connect(std::move(host), port);
 }
 

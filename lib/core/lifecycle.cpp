@@ -1,7 +1,6 @@
-// Lifecycle: connect, negotiation hand-off, READY, and every way a connection ends.
+// Lifecycle: connect, negotiation hand-off, READY, and every way a connection ends (the
+// reconnect policy and the server list are in lifecycle_policy.cpp).
 #include "lifecycle.hpp"
-
-#include <charconv>
 
 #include "event_records.hpp"
 #include "outbox.hpp"
@@ -15,7 +14,7 @@ Lifecycle::Lifecycle(uv_loop_s* loop, const Config& config, Emitter& emitter, Gr
                      ConnectionParts parts)
     : loop_(loop), config_(config), emitter_(emitter), graveyard_(graveyard), parts_(parts),
       content_ns_(config.effective_xmlns()), negotiation_timer_(std::make_unique<Timer>(loop)),
-      backoff_(config.reconnect, config.reconnect.uniform) {}
+      backoff_(config.reconnect, config.reconnect.uniform), rotation_(config.reconnect.uniform) {}
 
 void Lifecycle::release() {
     negotiation_timer_.reset();
@@ -42,6 +41,29 @@ void Lifecycle::retire_protocol() {
 }
 
 void Lifecycle::connect(std::string host, std::uint16_t port) {
+    use_servers_ = false;
+    dial(std::move(host), port);
+}
+
+void Lifecycle::connect_servers() {
+    use_servers_ = true;
+    rotation_.start(config_.servers, config_.shuffle_servers);
+    const ServerAddress first = rotation_.current();
+    dial(first.host, first.port);
+}
+
+// The reconnect policy's attempt (and the next server of a round): where the last connect()
+// went, or the round's current server.
+void Lifecycle::redial() {
+    if (!use_servers_ || rotation_.empty()) {
+        dial(target_host_, target_port_);
+        return;
+    }
+    const ServerAddress next = rotation_.current();
+    dial(next.host, next.port);
+}
+
+void Lifecycle::dial(std::string host, std::uint16_t port) {
     Graveyard::Scope scope(graveyard_);
     target_host_ = host;
     target_port_ = port;
@@ -82,7 +104,11 @@ void Lifecycle::connect(std::string host, std::uint16_t port) {
     link_ = std::make_unique<HostLink>(*this, parts_, emitter_, config_);
     protocol_ = make_protocol(*config_.connection_type, *link_);
     state_ = State::connecting;
+    reached_ready_ = false;
 
+    if (use_servers_ && !emitter_.emit(un::SERVER_TRYING, Payload(rotation_.choice()))) {
+        return;
+    }
     if (!emitter_.emit(ev::CONNECT)) {
         return;
     }
@@ -145,13 +171,20 @@ void Lifecycle::become_ready() {
         return;
     }
     state_ = State::ready;
+    reached_ready_ = true;
     negotiation_timer_->stop();
     backoff_.reset();
     parts_.session.on_ready();
     // Before READY's handlers: what they output then goes behind the queue, not ahead of it.
     const Emitter::Token connection = emitter_.token();
     parts_.outbox.on_ready();
-    if (connection && state_ == State::ready) {
+    if (!connection || state_ != State::ready) {
+        return;
+    }
+    if (use_servers_ && !emitter_.emit(un::SERVER_READY, Payload(rotation_.choice()))) {
+        return;
+    }
+    if (state_ == State::ready) {
         emitter_.emit(ev::READY);
     }
 }
@@ -418,6 +451,12 @@ void Lifecycle::end_connection() {
 
 // No connection was made: net::TCP_FAILED and PCJ_CONNECTFAIL instead of a disconnect.
 void Lifecycle::connect_failed(const Reason& reason) {
+    if (try_next_server(reason)) {
+        return;
+    }
+    if (use_servers_) {
+        rotation_.restart(); // every server of the round failed: the policy's next round
+    }
     note_failure(ev::CONNECTFAIL, reason);
     end_connection();
     const Emitter::Token connection = emitter_.token();
@@ -436,6 +475,13 @@ void Lifecycle::finish(bool shutdown_events) {
         return;
     }
     end_connection();
+    // A server that served the connection is tried first again; one that took the connection
+    // and then failed the negotiation (a frozen node accepts and never answers) goes last.
+    if (reached_ready_) {
+        rotation_.restart_from_current();
+    } else {
+        rotation_.restart_from_next();
+    }
     parts_.session.on_closed();
     const Emitter::Token connection = emitter_.token();
     parts_.tracker.answer_lost("disconnected");
@@ -451,118 +497,6 @@ void Lifecycle::finish(bool shutdown_events) {
     if (connection && state_ == State::disconnected) {
         after_end();
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The reconnect policy
-
-void Lifecycle::shutdown_by_application(const Reason* why) {
-    policy_stopped_ = true;
-    if (reconnect_timer_) {
-        reconnect_timer_->stop();
-    }
-    shutdown(why);
-}
-
-// The first failure is the cause; what follows it (the socket closing) is its consequence.
-// The cause is logged, so that an application that subscribes to no failure event still
-// learns why it never got to READY (refused, DNS, TLS, authentication) or lost its link.
-void Lifecycle::note_failure(std::string_view event, const Reason& reason) {
-    if (!failure_reason_) {
-        failure_event_ = std::string(event);
-        failure_reason_ = reason;
-        const auto level = event == ev::SOCKETDISCONNECT ? LogLevel::warning : LogLevel::error;
-        emitter_.log(level, std::string(event) + ": " + reason.to_string());
-    }
-}
-
-// The connection has ended and every event of its end has fired, none replacing it.
-void Lifecycle::after_end() {
-    if (!config_.reconnect.enabled || policy_stopped_) {
-        return;
-    }
-    const std::string event =
-        failure_event_.empty() ? std::string(ev::SOCKETDISCONNECT) : failure_event_;
-    const Reason why = failure_reason_.value_or(
-        Reason{"stream", 0, "peer-closed", "the connection ended without an error"});
-    if (classify_failure(event, &why) == FailureKind::fatal) {
-        stop_policy(why);
-        return;
-    }
-    if (why.condition == "see-other-host") {
-        follow_other_host();
-    }
-    const auto delay = backoff_.next();
-    if (!delay) {
-        stop_policy(Reason{"reconnect", 0, "attempts-exhausted",
-                           std::to_string(config_.reconnect.max_attempts) +
-                               " attempts failed; the last: " + why.to_string()});
-        return;
-    }
-    if (!reconnect_timer_) {
-        reconnect_timer_ = std::make_unique<Timer>(loop_);
-    }
-    // Armed before the event: a handler's shutdown() or connect() cancels it.
-    reconnect_timer_->start(*delay, [this] {
-        graveyard_.guarded("reconnect", [this] { connect(target_host_, target_port_); });
-    });
-    emitter_.log(LogLevel::info, "reconnecting in " + std::to_string(delay->count()) +
-                                     " ms (attempt " + std::to_string(backoff_.attempt()) +
-                                     ") after " + event + ": " + why.to_string());
-    emitter_.emit(un::RECONNECT_DELAY, Payload(ReconnectAttempt{backoff_.attempt(), *delay}),
-                  nullptr, &why);
-}
-
-void Lifecycle::stop_policy(const Reason& why) {
-    policy_stopped_ = true;
-    const unsigned attempts = backoff_.attempt();
-    backoff_.reset(); // the application's next connect() starts afresh
-    emitter_.log(LogLevel::warning, "reconnect policy stopped: " + why.to_string());
-    emitter_.emit(un::RECONNECT_STOPPED, Payload(ReconnectAttempt{attempts, {}}), nullptr, &why);
-}
-
-// RFC 6120 §4.9.3.19: the element's text is "host", "host:port", "[v6]" or "[v6]:port"; without
-// a port the one in use is kept.
-void Lifecycle::follow_other_host() {
-    std::string_view text = parts_.records.other_host();
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\n')) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\n')) {
-        text.remove_suffix(1);
-    }
-    if (text.empty()) {
-        return;
-    }
-    std::string_view host = text;
-    std::string_view port;
-    if (text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos) {
-            return;
-        }
-        host = text.substr(1, close - 1);
-        if (close + 1 < text.size() && text[close + 1] == ':') {
-            port = text.substr(close + 2);
-        }
-    } else if (const auto colon = text.find(':');
-               colon != std::string_view::npos &&
-               text.find(':', colon + 1) == std::string_view::npos) {
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    std::uint16_t number = target_port_;
-    if (!port.empty()) {
-        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-        if (ec != std::errc() || end != port.data() + port.size() || number == 0) {
-            emitter_.log(LogLevel::warning,
-                         "see-other-host: bad port in '" + std::string(text) + "'");
-            return;
-        }
-    }
-    emitter_.log(LogLevel::info, "see-other-host: following to " + std::string(text));
-    target_host_ = std::string(host);
-    target_port_ = number;
 }
 
 } // namespace pcj::detail

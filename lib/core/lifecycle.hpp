@@ -26,6 +26,7 @@
 #include "pcj/config.hpp"
 #include "protocol.hpp"
 #include "reconnect_policy.hpp"
+#include "server_rotation.hpp"
 #include "stream_stack.hpp"
 #include "timer.hpp"
 
@@ -44,6 +45,8 @@ public:
 
     // -- the public API (Component) ---------------------------------------------------------
     void connect(std::string host, std::uint16_t port);
+    // Config::servers: a new round over the list (listed or shuffled order).
+    void connect_servers();
     void shutdown(const Reason* why = nullptr);
     // The application's shutdown(): the same, and the reconnect policy stops until connect().
     void shutdown_by_application(const Reason* why = nullptr);
@@ -83,6 +86,9 @@ private:
     void after_end();
     void stop_policy(const Reason& why);
     void follow_other_host();
+    void dial(std::string host, std::uint16_t port);
+    void redial();
+    bool try_next_server(const Reason& reason);
 
     uv_loop_s* loop_;
     const Config& config_;
@@ -111,6 +117,11 @@ private:
     bool policy_stopped_ = false; // by shutdown() or a fatal failure, until the next connect()
     Backoff backoff_;
     std::unique_ptr<Timer> reconnect_timer_; // made when first needed
+
+    // -- Config::servers ---------------------------------------------------------------------
+    bool use_servers_ = false;   // connect() went to the list (not to one host and port)
+    bool reached_ready_ = false; // this connection reached READY
+    ServerRotation rotation_;
 };
 
 } // namespace pcj::detail

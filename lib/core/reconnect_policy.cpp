@@ -19,11 +19,20 @@ constexpr std::array<std::string_view, 12> fatal_conditions = {
     "restricted-xml",    "unsupported-encoding", "unsupported-version",
 };
 
-// Stream error conditions that say "later" or "elsewhere".
-constexpr std::array<std::string_view, 9> transient_conditions = {
-    "connection-timeout",       "host-gone",       "internal-server-error",
-    "remote-connection-failed", "reset",           "resource-constraint",
-    "see-other-host",           "system-shutdown", "undefined-condition",
+// Stream error conditions that say "later" or "elsewhere", and pcj's own "timeout" (the
+// negotiation did not finish within negotiation_timeout: a server that accepted the connection
+// and then stopped answering is not a rejected credential, whichever stage's event reports it).
+constexpr std::array<std::string_view, 10> transient_conditions = {
+    "connection-timeout",
+    "host-gone",
+    "internal-server-error",
+    "remote-connection-failed",
+    "reset",
+    "resource-constraint",
+    "see-other-host",
+    "system-shutdown",
+    "undefined-condition",
+    "timeout",
 };
 
 template <std::size_t N>

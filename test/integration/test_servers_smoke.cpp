@@ -136,6 +136,12 @@ std::vector<Endpoint> endpoints_of(const TestServer& server) {
     case ServerKind::jabberd2:
         list.push_back({"C2S_PORT", "jabber:client", server.get("DOMAIN")});
         break;
+    case ServerKind::ejabberd_cluster: // the cluster suite checks its nodes itself
+        list.push_back(
+            {"NODE2_COMPONENT_PORT", "jabber:component:accept", server.get("COMPONENT_DOMAIN")});
+        list.push_back({"NODE1_C2S_PORT", "jabber:client", server.get("DOMAIN")});
+        list.push_back({"NODE2_C2S_PORT", "jabber:client", server.get("DOMAIN")});
+        break;
     }
     return list;
 }

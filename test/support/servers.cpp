@@ -175,6 +175,8 @@ std::string to_string(ServerKind kind) {
         return "jabberd2-router";
     case ServerKind::jabberd2:
         return "jabberd2";
+    case ServerKind::ejabberd_cluster:
+        return "ejabberd-cluster";
     }
     return "unknown";
 }
@@ -243,6 +245,10 @@ void TestServer::kill() {
     }
     run_or_throw({"kill", dir_});
     running_ = false;
+}
+
+void TestServer::kill_one(const std::string& name) {
+    run_or_throw({"kill-one", dir_, name});
 }
 
 void TestServer::restart() {

@@ -14,6 +14,9 @@ enum class ServerKind {
     ejabberd,        // c2s (STARTTLS optional and required ports), direct TLS, component port
     jabberd2_router, // router only: XEP-0114 (with <secret>) and the jabberd2 component protocol
     jabberd2,        // router + sm + c2s
+    // Two ejabberd nodes joined into one cluster, with a private epmd; the component domain
+    // has domain_balancing (test/servers/README.md, "ejabberd-cluster").
+    ejabberd_cluster,
 };
 
 std::string to_string(ServerKind kind);
@@ -38,6 +41,9 @@ public:
 
     // Ends the server abruptly (SIGKILL to the PIDs it started), as a crash would.
     void kill();
+    // SIGKILL to the one process recorded under `name` (for a cluster: "node2"), waiting until
+    // it is gone and its ports are closed.
+    void kill_one(const std::string& name);
     // Starts it again with the same configuration, ports and data.
     void restart();
     // Stops it cleanly (SIGTERM, then SIGKILL after a grace period).

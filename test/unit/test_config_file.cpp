@@ -254,6 +254,11 @@ TEST_CASE("config file: each kind of error names the file, the line and the key"
         {"port = \"5222\"", "test.toml:1: port: expected an integer, not string"},
         {"\n\ndebug = 1", "test.toml:3: debug: expected true or false, not integer"},
         {"ip = 127", "test.toml:1: ip: expected a string, not integer"},
+        {"\nservers = [\"node1:5347\", \"node2\"]",
+         "test.toml:2: servers: 'node2' is not HOST:PORT (e.g. node1.example.org:5347, "
+         "[::1]:5347)"},
+        {"servers = [\"node1:70000\"]",
+         "test.toml:1: servers: 'node1:70000': the port must be between 1 and 65535"},
         {"sasl.mechanisms = \"PLAIN\"",
          "test.toml:1: sasl.mechanisms: expected an array of strings"},
         {"dns.servers = [\n  \"127.0.0.1\",\n  53,\n]",
@@ -323,5 +328,22 @@ TEST_CASE("config file: a loaded file makes a Config that Component accepts", "[
     Config c = parse_config("connection_type = \"j14\"\nip = \"127.0.0.1\"\nport = 5347\n"
                             "hostname = \"component.localhost\"\npassword = \"secret\"\n",
                             "t.toml");
+    CHECK_NOTHROW(c.validate_and_complete());
+}
+
+TEST_CASE("config file: a list of servers, IPv6 in brackets, in order or shuffled",
+          "[config_file]") {
+    Config c = parse_config("connection_type = \"j14\"\nhostname = \"component.localhost\"\n"
+                            "password = \"secret\"\nshuffle_servers = true\n"
+                            "servers = [\"127.0.0.1:5347\", \"[::1]:5348\", \"node3:5349\"]\n",
+                            "t.toml");
+    REQUIRE(c.servers.size() == 3);
+    CHECK(c.servers[0].host == "127.0.0.1");
+    CHECK(c.servers[0].port == 5347);
+    CHECK(c.servers[1].host == "::1");
+    CHECK(c.servers[1].port == 5348);
+    CHECK(c.servers[2].host == "node3");
+    CHECK(c.servers[2].port == 5349);
+    CHECK(c.shuffle_servers);
     CHECK_NOTHROW(c.validate_and_complete());
 }

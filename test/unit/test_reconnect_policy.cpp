@@ -110,4 +110,8 @@ TEST_CASE("failures are classified by stream condition first, then by event", "[
     CHECK(classify_failure(AUTHFAIL, nullptr) == FailureKind::fatal);
     const auto handshake_failed = reason("ssl_failed");
     CHECK(classify_failure(SSLFAIL, &handshake_failed) == FailureKind::transient);
+    // A negotiation that timed out (a server that stopped answering) is not a rejection, even
+    // when the stage that timed out reports it as an authentication failure.
+    const auto timed_out = reason("timeout");
+    CHECK(classify_failure(AUTHFAIL, &timed_out) == FailureKind::transient);
 }
