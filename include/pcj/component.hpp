@@ -12,6 +12,7 @@
 
 #include "pcj/config.hpp"
 #include "pcj/events.hpp"
+#include "pcj/export.hpp"
 #include "pcj/extension.hpp"
 #include "pcj/log.hpp"
 #include "pcj/node.hpp"
@@ -30,13 +31,13 @@ class ComponentImpl;
 
 // Where a connection stands. READY is the only state in which output() writes at once.
 enum class State { disconnected, connecting, negotiating, ready, shutting_down };
-std::string_view to_string(State state);
+PCJ_EXPORT std::string_view to_string(State state);
 
 // The broker. Construct it with a Config (rejected at once with ConfigError when unusable) and,
 // optionally, a libuv loop it borrows; without one it owns its loop and run() drives it.
 // Every method must be called on the loop's thread. Destroying a component closes its
 // connection without events and releases every libuv handle it holds.
-class Component {
+class PCJ_EXPORT Component {
 public:
     explicit Component(Config config, uv_loop_t* loop = nullptr);
     ~Component();

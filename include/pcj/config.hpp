@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pcj/export.hpp"
+
 namespace pcj {
 
 // PCJ's four connection types, with PCJ's numeric values.
@@ -20,9 +22,9 @@ enum class ConnectionType : int {
     XMPP = 4,                // RFC 6120 client
 };
 
-std::string_view to_string(ConnectionType type);
+PCJ_EXPORT std::string_view to_string(ConnectionType type);
 // Accepts the names above and PCJ's numbers ("0", "1", "2", "4"); throws ConfigError otherwise.
-ConnectionType connection_type_from_string(std::string_view text);
+PCJ_EXPORT ConnectionType connection_type_from_string(std::string_view text);
 
 // How a connection uses TLS.
 enum class TlsPolicy {
@@ -31,9 +33,9 @@ enum class TlsPolicy {
     disabled, // never TLS (passwords in the clear only with allow_plaintext_password)
     direct,   // XEP-0368 Direct TLS: TLS from the first byte, on its own port
 };
-std::string_view to_string(TlsPolicy policy);
+PCJ_EXPORT std::string_view to_string(TlsPolicy policy);
 
-struct TlsConfig {
+struct PCJ_EXPORT TlsConfig {
     TlsPolicy policy = TlsPolicy::required;
     // Verify the server's certificate: chain to a trusted CA, validity dates, and the name =
     // the XMPP domain (hostname), not the address connected to. Turning it off is logged.
@@ -48,7 +50,7 @@ struct TlsConfig {
     std::string priority; // GnuTLS priority string; empty: GnuTLS's NORMAL
 };
 
-struct SaslConfig {
+struct PCJ_EXPORT SaslConfig {
     // The mechanisms pcj may use, e.g. {"SCRAM-SHA-256", "SCRAM-SHA-1"}; empty: all it knows.
     // pcj always picks the strongest allowed mechanism the server offers.
     std::vector<std::string> mechanisms;
@@ -62,7 +64,7 @@ struct SaslConfig {
 };
 
 // Finding the server: DNS and the order of connection attempts (doc/connecting.md).
-struct DnsConfig {
+struct PCJ_EXPORT DnsConfig {
     // The DNS servers to ask, "ADDRESS" or "ADDRESS:PORT" ("[::1]:5353" for IPv6, port 53 when
     // none is given); empty: the system's resolver configuration (/etc/resolv.conf).
     std::vector<std::string> servers;
@@ -76,7 +78,7 @@ struct DnsConfig {
 // What happens after a connection ends by failure (see doc/unattended.md). Off by default, as
 // in PCJ, where the application calls reconnect() itself. In this release the settings are
 // validated but not yet acted on (doc/unattended.md): a lost connection waits for connect().
-struct ReconnectConfig {
+struct PCJ_EXPORT ReconnectConfig {
     bool enabled = false;
     std::chrono::milliseconds initial_delay{1'000}; // the first delay's upper bound
     std::chrono::milliseconds max_delay{60'000};    // no delay's upper bound grows past this
@@ -92,9 +94,9 @@ enum class QueueFullPolicy {
     reject_new,  // the stanza that does not fit is refused (outcome failed, queue_rejected)
     drop_oldest, // the oldest queued stanzas make room (outcome dropped, queue_dropped)
 };
-std::string_view to_string(QueueFullPolicy policy);
+PCJ_EXPORT std::string_view to_string(QueueFullPolicy policy);
 
-struct QueueConfig {
+struct PCJ_EXPORT QueueConfig {
     std::size_t max_stanzas = 0; // stanzas waiting in the queue
     std::size_t max_bytes = 0;   // their serialised size
     QueueFullPolicy when_full = QueueFullPolicy::reject_new;
@@ -104,20 +106,20 @@ struct QueueConfig {
 
 // A token bucket at the queue: stanzas wait until both rates allow them (zero: no limit). The
 // bucket holds one second's worth, so a burst of that size leaves at once.
-struct RateLimitConfig {
+struct PCJ_EXPORT RateLimitConfig {
     double stanzas_per_second = 0;
     double bytes_per_second = 0;
 };
 
 // XEP-0198 stream management, for XMPP clients whose server offers it (doc/unattended.md).
-struct StreamManagementConfig {
+struct PCJ_EXPORT StreamManagementConfig {
     bool enabled = true;    // enable after bind when the server offers urn:xmpp:sm:3
     bool resume = true;     // ask for resumption, and resume after a lost link
     unsigned ack_every = 5; // request an ack (<r/>) after this many stanzas; 0: not by count
     std::chrono::milliseconds ack_after{2'000}; // and this long after an unacked write; 0: never
 };
 
-struct Config {
+struct PCJ_EXPORT Config {
     // -- PCJ's constructor arguments -----------------------------------------------------------
     // The host name or address to connect to (PCJ's IP). XMPP and LEGACY may leave it empty:
     // the server is then found through the SRV records of `hostname` (RFC 6120 §3.2, XEP-0368),

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pcj/export.hpp"
 #include "pcj/extension.hpp"
 #include "pcj/payload.hpp"
 #include "pcj/pubsub.hpp"
@@ -20,7 +21,7 @@ inline constexpr std::string_view disco_info_ns = "http://jabber.org/protocol/di
 inline constexpr std::string_view disco_items_ns = "http://jabber.org/protocol/disco#items";
 
 // What the responder answers for one node of the component.
-struct DiscoNode {
+struct PCJ_EXPORT DiscoNode {
     std::vector<DiscoIdentity> identities;
     std::vector<std::string> features; // disco#info is always announced as well
     std::vector<DiscoItem> items;
@@ -40,7 +41,7 @@ struct DiscoNode {
 // attached extension's features(), and the configured items; a configured node gets its own
 // answer; any other node gets item-not-found. Queries to other addresses a component serves
 // (user@its.domain) go on to the filters and PCJ_NODERECEIVED.
-class Disco final : public Extension {
+class PCJ_EXPORT Disco final : public Extension {
 public:
     struct Options {
         // Empty: {"component", "generic"} for the component types, {"client", "bot"} for

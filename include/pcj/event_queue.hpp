@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "pcj/events.hpp"
+#include "pcj/export.hpp"
 #include "pcj/node.hpp"
 #include "pcj/payload.hpp"
 #include "pcj/pubsub.hpp"
@@ -29,7 +30,7 @@ struct QueueLink;
 } // namespace detail
 
 // One event, owned: everything an Event points to, copied when it was published.
-struct QueuedEvent {
+struct PCJ_EXPORT QueuedEvent {
     std::string name;
     std::uint64_t component_id = 0;  // Component::id()
     std::uint64_t connection_id = 0; // Component::connection_id() when the event fired
@@ -45,7 +46,7 @@ struct QueuedEvent {
 // component. Destroyed on any other thread it cannot touch the component's (single-threaded)
 // PubSub: it then only switches its handlers off, and they stay registered, inert, until the
 // component itself goes.
-class QueueAttachment {
+class PCJ_EXPORT QueueAttachment {
 public:
     QueueAttachment() = default;
     QueueAttachment(QueueAttachment&& other) noexcept = default;
@@ -75,7 +76,7 @@ private:
 // Full: a record that finds the queue at capacity is dropped (the newest one: what is queued
 // stays, in order) and counted in dropped(). Closed: nothing more is accepted (nor counted);
 // pop() returns what is still queued, then nullopt at once.
-class EventQueue {
+class PCJ_EXPORT EventQueue {
 public:
     explicit EventQueue(std::size_t capacity = 4096); // 0 is taken as 1
     ~EventQueue();                                    // close()s

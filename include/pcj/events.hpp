@@ -7,6 +7,7 @@
 #include <string_view>
 #include <variant>
 
+#include "pcj/export.hpp"
 #include "pcj/payload.hpp"
 
 namespace pcj {
@@ -186,7 +187,7 @@ inline constexpr std::string_view RTS_FOREIGN_REPLY =
 } // namespace un
 
 // Why something failed. Every failure event carries one.
-struct Reason {
+struct PCJ_EXPORT Reason {
     std::string op; // what failed: "connect", "read", "write", "resolve", "handshake", "xml", …
     int code = 0;   // errno / libuv error / protocol code (0 when there is none)
     std::string condition; // the protocol's condition: "not-authorized", "conflict", "409", …
@@ -197,7 +198,7 @@ struct Reason {
 
 // What a subscriber receives. Pointers and spans are valid for the duration of the call only;
 // copy what must outlive it.
-struct Event {
+struct PCJ_EXPORT Event {
     std::string_view name;
     const Node* node = nullptr;       // the node concerned: stanza, stream header, RTS reply
     const Reason* reason = nullptr;   // set on failure events

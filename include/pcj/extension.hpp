@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pcj/export.hpp"
+
 namespace pcj {
 
 class Component;
@@ -17,7 +19,7 @@ class ExtensionSet;
 
 // Which inbound stanzas an extension wants. Empty fields match anything:
 // {"iq", "get", "urn:xmpp:ping"} is every <iq type='get'> with a child in urn:xmpp:ping.
-struct StanzaMatch {
+struct PCJ_EXPORT StanzaMatch {
     std::string element;  // "iq", "message", "presence" (local name)
     std::string type;     // the type attribute ("get", "set", "result", "error", "chat", …)
     std::string child_ns; // the namespace of one of the stanza's element children
@@ -33,7 +35,7 @@ struct StanzaMatch {
 // match is made on the stanza inside, but on_stanza() is given the whole route (so that a reply
 // can be routed back). An exception thrown by on_stanza() propagates as a handler's does: the
 // stanza goes no further.
-class Extension {
+class PCJ_EXPORT Extension {
 public:
     Extension() = default;
     // A copy is a new extension: it is not attached anywhere.

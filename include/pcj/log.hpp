@@ -4,17 +4,19 @@
 #include <functional>
 #include <string_view>
 
+#include "pcj/export.hpp"
+
 namespace pcj {
 
 enum class LogLevel { debug, info, warning, error };
 
-std::string_view to_string(LogLevel level);
+PCJ_EXPORT std::string_view to_string(LogLevel level);
 
 // Receives one complete line (no trailing newline). The default writes
 // "2026-11-21T05:18:27.123Z ALIAS LEVEL: line" to stderr.
 using Logger = std::function<void(LogLevel, std::string_view alias, std::string_view line)>;
 
 // The logger used by the default; exposed so applications can chain to it.
-void stderr_logger(LogLevel level, std::string_view alias, std::string_view line);
+PCJ_EXPORT void stderr_logger(LogLevel level, std::string_view alias, std::string_view line);
 
 } // namespace pcj

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "pcj/export.hpp"
+
 namespace pcj {
 
 namespace detail {
@@ -27,7 +29,7 @@ struct NodeAccess; // the stream parser's way of refilling a node in place
 //
 // Children keep their document order, text included, so mixed content survives a round trip.
 // Nodes are values: copying a node copies its subtree.
-class Node {
+class PCJ_EXPORT Node {
 public:
     using Attribute = std::pair<std::string, std::string>;
 
@@ -103,7 +105,7 @@ private:
 // Builder that reads like the XML it makes:
 //   Node m = build("message").attr("to", "a@b").attr("type", "chat")
 //                .child(build("body").text("hi"));
-class NodeBuilder {
+class PCJ_EXPORT NodeBuilder {
 public:
     explicit NodeBuilder(std::string name, std::string ns = {})
         : node_(std::move(name), std::move(ns)) {}
@@ -138,15 +140,15 @@ private:
     Node node_;
 };
 
-inline NodeBuilder build(std::string name, std::string ns = {}) {
+PCJ_EXPORT inline NodeBuilder build(std::string name, std::string ns = {}) {
     return NodeBuilder(std::move(name), std::move(ns));
 }
 
 // Escapes &, <, >, " and ' (and a carriage return, as &#13;) for use in text or a
 // double-quoted attribute value.
-void append_escaped(std::string& out, std::string_view text);
+PCJ_EXPORT void append_escaped(std::string& out, std::string_view text);
 // The same for an attribute value: tabs and line breaks as character references as well, so
 // that they survive a parser's attribute-value normalisation.
-void append_attribute_escaped(std::string& out, std::string_view text);
+PCJ_EXPORT void append_attribute_escaped(std::string& out, std::string_view text);
 
 } // namespace pcj

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "pcj/events.hpp"
+#include "pcj/export.hpp"
 
 namespace pcj {
 
@@ -15,9 +16,9 @@ namespace pcj {
 // of the queue unwritten, or written but not acknowledged and not resent). See
 // doc/unattended.md.
 enum class Delivery { queued, sent, acked, failed, dropped };
-std::string_view to_string(Delivery delivery);
+PCJ_EXPORT std::string_view to_string(Delivery delivery);
 
-struct Outcome {
+struct PCJ_EXPORT Outcome {
     Delivery status = Delivery::queued;
     Reason reason; // why, for failed and dropped (condition "queue-full", …); empty otherwise
     // How long the stanza waited in pcj's queue (until READY, purge_queue() or the send rate

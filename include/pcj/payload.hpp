@@ -8,13 +8,15 @@
 #include <variant>
 #include <vector>
 
+#include "pcj/export.hpp"
+
 namespace pcj {
 
 // -- socket records (seeds/004: Qore's event hashes) ------------------------------------------
 
 // Where a record comes from (Qore's SOURCE_* codes).
 enum class Source { socket = 1, tls = 2, file = 3 };
-std::string_view to_string(Source source);
+PCJ_EXPORT std::string_view to_string(Source source);
 
 // The record's event code (Qore's EVENT_* codes); sock:: has the matching event names.
 enum class Code {
@@ -32,11 +34,11 @@ enum class Code {
     file_opened,
     data_read,
 };
-std::string_view to_string(Code code); // the event name, "EVENT_PACKET_READ"
+PCJ_EXPORT std::string_view to_string(Code code); // the event name, "EVENT_PACKET_READ"
 
 // One socket record. The first three fields are the common keys every record carries; of the
 // others only those its event lists are set (see doc/events.md).
-struct SocketRecord {
+struct PCJ_EXPORT SocketRecord {
     Code code{};
     Source source{};
     std::uint64_t id = 0; // the connection's unique id (Component::connection_id())
@@ -56,7 +58,7 @@ struct SocketRecord {
 // -- connection and stream events (seeds/000) -------------------------------------------------
 
 // tcp_established, tcp_restablished: the peer address the connection reached.
-struct Endpoint {
+struct PCJ_EXPORT Endpoint {
     std::string address;
     int family = 0;
     std::uint16_t port = 0;
@@ -65,7 +67,7 @@ struct Endpoint {
 };
 
 // srv_record: one SRV record of the XMPP domain, in the order the records will be tried.
-struct SrvRecord {
+struct PCJ_EXPORT SrvRecord {
     std::string service; // "_xmpp-client._tcp" (STARTTLS) or "_xmpps-client._tcp" (Direct TLS)
     std::string target;
     std::uint16_t port = 0;
@@ -76,7 +78,7 @@ struct SrvRecord {
 
 // attempt_failed: a host whose lookup failed (address empty) or an address that could not be
 // reached; the event's reason says why. The next one is tried.
-struct Attempt {
+struct PCJ_EXPORT Attempt {
     std::string name; // the SRV target or host name (empty for a numeric address)
     std::string address;
     int family = 0; // AF_INET or AF_INET6; 0 when address is empty
@@ -85,7 +87,7 @@ struct Attempt {
 };
 
 // ssl_established.
-struct TlsInfo {
+struct PCJ_EXPORT TlsInfo {
     std::string cipher;
     std::string protocol;
     std::string peer;      // the name the certificate was checked against
@@ -93,32 +95,32 @@ struct TlsInfo {
 };
 
 // read, write, ready_to_write: byte counts on the connection (after TLS: the plaintext).
-struct Traffic {
+struct PCJ_EXPORT Traffic {
     std::uint64_t bytes = 0;
     std::uint64_t total = 0;
 };
 
 // feed (the XML text given to the parser), unhandled_xml (the input it rejected).
-struct Text {
+struct PCJ_EXPORT Text {
     std::string text;
 };
 
 // sasl_support: the mechanisms the server offers, in its order.
-struct Mechanisms {
+struct PCJ_EXPORT Mechanisms {
     std::vector<std::string> names;
 };
 
 // sasl_challenge, sasl_response, sasl_success, sasl_failure. `data` is the base64 text of the
 // element for challenges and successes; a response never carries its data (it may hold the
 // password), only its length.
-struct SaslStep {
+struct PCJ_EXPORT SaslStep {
     std::string mechanism;
     std::string data;
     std::size_t length = 0;
 };
 
 // bound_jid: the address the server assigned.
-struct Jid {
+struct PCJ_EXPORT Jid {
     std::string full;
     std::string local;
     std::string domain;
@@ -127,7 +129,7 @@ struct Jid {
 
 // -- extension events --------------------------------------------------------------------------
 
-struct DiscoIdentity {
+struct PCJ_EXPORT DiscoIdentity {
     std::string category;
     std::string type;
     std::string name;
@@ -135,28 +137,28 @@ struct DiscoIdentity {
 };
 
 // query_info: XEP-0030 disco#info of `jid` (and `node`).
-struct DiscoInfo {
+struct PCJ_EXPORT DiscoInfo {
     std::string jid;
     std::string node;
     std::vector<DiscoIdentity> identities;
     std::vector<std::string> features;
 };
 
-struct DiscoItem {
+struct PCJ_EXPORT DiscoItem {
     std::string jid;
     std::string node;
     std::string name;
 };
 
 // query_items: XEP-0030 disco#items of `jid` (and `node`).
-struct DiscoItems {
+struct PCJ_EXPORT DiscoItems {
     std::string jid;
     std::string node;
     std::vector<DiscoItem> items;
 };
 
 // One contact of the roster (RFC 6121 §2.1.2).
-struct RosterItem {
+struct PCJ_EXPORT RosterItem {
     std::string jid;
     std::string name;
     std::string subscription = "none"; // none, to, from, both, remove (in a push)
@@ -165,14 +167,14 @@ struct RosterItem {
 };
 
 // roster_pushed: the item as the push set it.
-struct RosterChange {
+struct PCJ_EXPORT RosterChange {
     RosterItem item;
     std::string version; // the roster version the push carried, if any
 };
 
 // reconnect_delay and reconnect_stopped: the attempt (1 for the first after a failure) and the
 // delay before it (zero in reconnect_stopped).
-struct ReconnectAttempt {
+struct PCJ_EXPORT ReconnectAttempt {
     unsigned attempt = 0;
     std::chrono::milliseconds delay{0};
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pcj/events.hpp"
+#include "pcj/export.hpp"
 #include "pcj/extension.hpp"
 
 namespace pcj {
@@ -18,7 +19,7 @@ namespace pcj {
 inline constexpr std::string_view ping_ns = "urn:xmpp:ping";
 
 // The outcome of Ping::ping().
-struct PingResult {
+struct PCJ_EXPORT PingResult {
     bool answered = false;           // a reply came: a result or an error (both prove the path)
     std::chrono::microseconds rtt{}; // request written → reply read, when answered
     std::string error;               // the error condition of an error reply ("" for a result)
@@ -42,7 +43,7 @@ struct PingResult {
 // which the server routes back to it, so the reply proves the whole path through the server
 // (every server routes a component's stanza to itself back to it; a server's own domain may not
 // answer components at all).
-class Ping final : public Extension {
+class PCJ_EXPORT Ping final : public Extension {
 public:
     struct Options {
         std::chrono::milliseconds interval{0};     // idle time before a keepalive; 0: none

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "pcj/events.hpp"
+#include "pcj/export.hpp"
 
 namespace pcj {
 
@@ -19,7 +20,7 @@ struct PubSubState;
 
 // Keeps one subscription alive; destroying it (or calling cancel()) unsubscribes. Safe to
 // destroy after the PubSub itself is gone, and safe to cancel from inside any handler.
-class Subscription {
+class PCJ_EXPORT Subscription {
 public:
     Subscription() = default;
     Subscription(const Subscription&) = delete;
@@ -51,7 +52,7 @@ private:
 //   called for that event, and the registry stays consistent;
 // - subscribing an empty Handler gives an inactive Subscription.
 // Single-threaded: use it from the loop's thread only.
-class PubSub {
+class PCJ_EXPORT PubSub {
 public:
     PubSub();
     ~PubSub();

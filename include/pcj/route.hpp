@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "pcj/export.hpp"
 #include "pcj/node.hpp"
 
 namespace pcj {
@@ -16,7 +17,7 @@ inline constexpr std::string_view jabberd2_component_ns =
 
 // What a <route/> carries. The router delivers a route to the component bound to the domain of
 // `to`, and accepts one from a component only when the domain of `from` is bound to it.
-struct Route {
+struct PCJ_EXPORT Route {
     std::string from;
     std::string to;
     std::string type;  // "" for unicast, or e.g. "broadcast"
@@ -26,17 +27,17 @@ struct Route {
 
 // <route xmlns='…component/1.0' from='FROM' to='TO'>STANZA</route>. A stanza without a
 // namespace is put in jabber:client, as the session manager and other components expect.
-Node wrap_route(Node stanza, std::string from, std::string to);
+PCJ_EXPORT Node wrap_route(Node stanza, std::string from, std::string to);
 
 // Whether the node is a <route/> of the jabberd2 component protocol.
-bool is_route(const Node& node);
+PCJ_EXPORT bool is_route(const Node& node);
 
 // The envelope's addresses and its stanza; nullopt when the node is not a route.
-std::optional<Route> unwrap_route(const Node& node);
+PCJ_EXPORT std::optional<Route> unwrap_route(const Node& node);
 
 // The stanza a route carries (its first element child), or nullptr when the node is not a
 // route or carries none. return_to_sender matches replies on this stanza's id.
-const Node* route_payload(const Node& node);
-Node* route_payload(Node& node);
+PCJ_EXPORT const Node* route_payload(const Node& node);
+PCJ_EXPORT Node* route_payload(Node& node);
 
 } // namespace pcj

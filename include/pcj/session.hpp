@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "pcj/events.hpp"
+#include "pcj/export.hpp"
 #include "pcj/node.hpp"
 #include "pcj/payload.hpp"
 
@@ -18,7 +19,7 @@ class ComponentImpl;
 class SessionKeeper;
 } // namespace detail
 
-class Session {
+class PCJ_EXPORT Session {
 public:
     // "c2s_unauthed" until authenticated, then "c2s" (XMPP, LEGACY); "component_unauthed" then
     // "component" (JABBERD14_COMPONENT, JABBERD20_COMPONENT).
