@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
-# -Werror and runs every suite (unit, protocol, integration against real servers), then builds
-# with AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites, and
-# with ThreadSanitizer for the thread-safe door's tests.
+# -Werror and runs every suite (unit, protocol, integration against real servers, ...) and
+# proves the install (scripts/test-install.sh), then builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs the unit and protocol suites, and with ThreadSanitizer for
+# the thread-safe door's tests.
 #
 # Ends with a summary whose last line reads "N passed, N failed" (meson tests, summed over both
 # builds; a skipped test or a failed build step counts as failed). Exits non-zero on any failure.
@@ -47,6 +48,22 @@ setup_and_build() {
     fi
     note "$dir: BUILD FAILED"
     failed=$((failed + 1))
+    return 1
+}
+
+# run_script NAME COMMAND...: runs one of the scripts that build and check on their own
+# (test-install); one pass or one failure, with its time in the summary.
+run_script() {
+    local name=$1 start=$SECONDS
+    shift
+    echo "==== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+        note "$name: passed in $(elapsed "$start")"
+        return 0
+    fi
+    failed=$((failed + 1))
+    note "$name: FAILED after $(elapsed "$start")"
     return 1
 }
 
@@ -96,6 +113,10 @@ if ((status == 0)); then
     else
         status=1
     fi
+
+    # The library installed into a temporary prefix and used through pkg-config and as a meson
+    # subproject; the exported symbols checked (one plain build of the library).
+    run_script test-install scripts/test-install.sh || status=1
 
     # Sanitizers: any report fails the test (halt_on_error), with a stack trace. The caller's
     # own ASAN_OPTIONS/UBSAN_OPTIONS win, to allow e.g. detect_leaks=0 where ptrace is denied.
