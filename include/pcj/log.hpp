@@ -1,4 +1,5 @@
-// Logging: a replaceable sink for pcj's debug and warning lines.
+/// @file
+/// Logging: a replaceable sink for pcj's debug and warning lines.
 #pragma once
 
 #include <functional>
@@ -8,15 +9,22 @@
 
 namespace pcj {
 
-enum class LogLevel { debug, info, warning, error };
+/// How much a log line matters.
+enum class LogLevel {
+    debug,   ///< the wire and the steps of a negotiation (Config::debug)
+    info,    ///< what an operator may want to know
+    warning, ///< something is wrong but the connection goes on
+    error,   ///< a failure
+};
 
+/// The level's name ("warning").
 PCJ_EXPORT std::string_view to_string(LogLevel level);
 
-// Receives one complete line (no trailing newline). The default writes
-// "2026-11-21T05:18:27.123Z ALIAS LEVEL: line" to stderr.
+/// Receives one complete line (no trailing newline). The default writes
+/// "2026-11-21T05:18:27.123Z ALIAS LEVEL: line" to stderr.
 using Logger = std::function<void(LogLevel, std::string_view alias, std::string_view line)>;
 
-// The logger used by the default; exposed so applications can chain to it.
+/// The logger used by the default; exposed so applications can chain to it.
 PCJ_EXPORT void stderr_logger(LogLevel level, std::string_view alias, std::string_view line);
 
 } // namespace pcj
