@@ -1,119 +1,87 @@
-// What the four examples share: their common command-line options, the event printer and the
-// watchdog that keeps a silent server from hanging an example.
+// What the four examples share: their common command-line options (CLI11), the event printer and
+// the watchdog that keeps a silent server from hanging an example.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
+#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <pcj/pcj.hpp>
 #include <uv.h>
 
 namespace example {
 
-// "required", "optional", "disabled" and, where the connection type has it, "direct".
-inline pcj::TlsPolicy parse_policy(const std::string& s, bool direct_allowed) {
-    if (s == "required") {
-        return pcj::TlsPolicy::required;
+// The options every example has: --debug, --host, --port, --domain, --user, --password and
+// --timeout, read into `config` and `timeout_s` by CLI11, which refuses a bad number naming the
+// option (--port 70000: "--port: Value 70000 not in range 1 to 65535") and reports a missing
+// one by its name ("--host is required"). `host_required` is false for the clients, which can
+// find their server through DNS SRV records.
+inline void add_common_options(CLI::App& app, pcj::Config& config, int& timeout_s,
+                               bool host_required) {
+    app.add_flag("--debug", config.debug, "log every node sent and received");
+    auto* host = app.add_option("--host", config.ip, "where the server is");
+    auto* port = app.add_option_function<int>(
+                        "--port", [&config](int p) { config.port = static_cast<std::uint16_t>(p); },
+                        "its port")
+                     ->check(CLI::Range(1, 65535));
+    if (host_required) {
+        host->required();
+        port->required();
+    } else {
+        host->needs(port);
+        port->needs(host);
     }
-    if (s == "optional") {
-        return pcj::TlsPolicy::optional;
+    app.add_option("--domain", config.hostname, "the XMPP domain")->required();
+    auto* user = app.add_option("--user", config.username, "the user name");
+    if (config.connection_type != pcj::ConnectionType::JABBERD14_COMPONENT) {
+        user->required();
     }
-    if (s == "disabled") {
-        return pcj::TlsPolicy::disabled;
-    }
-    if (direct_allowed && s == "direct") {
-        return pcj::TlsPolicy::direct;
-    }
-    throw pcj::ConfigError(direct_allowed ? "--tls: expected required, optional, disabled or direct"
-                                          : "--tls: expected required, optional or disabled");
+    app.add_option("--password", config.password, "the password or secret")->required();
+    app.add_option("--timeout", timeout_s, "seconds before giving up")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
 }
 
-// What an example's own option handler did with an argument.
-enum class Took { nothing, flag, value };
+// --allow-plaintext, --ca-file and --tls, for the examples that negotiate TLS and SASL.
+inline void add_tls_options(CLI::App& app, pcj::Config& config, bool direct_allowed) {
+    app.add_flag("--allow-plaintext", config.sasl.allow_plaintext_password,
+                 "allow a password over an unencrypted stream");
+    app.add_option("--ca-file", config.tls.ca_file, "trust this CA (default: the system's)");
+    std::vector<std::string> policies = {"required", "optional", "disabled"};
+    if (direct_allowed) {
+        policies.emplace_back("direct");
+    }
+    app.add_option_function<std::string>(
+           "--tls",
+           [&config](const std::string& p) {
+               config.tls.policy = p == "optional"   ? pcj::TlsPolicy::optional
+                                   : p == "disabled" ? pcj::TlsPolicy::disabled
+                                   : p == "direct"   ? pcj::TlsPolicy::direct
+                                                     : pcj::TlsPolicy::required;
+           },
+           "TLS policy (default required)")
+        ->check(CLI::IsMember(policies));
+}
 
-// Reads the options every example has (--help, --debug, --host, --port, --domain, --user,
-// --password, --timeout) into `config` and `timeout_s`, and hands any other to `own` with the
-// argument after it (nullptr when there is none), to read into `config`. Returns -1 when the
-// options are fine, otherwise the exit code (0 after --help, 2 after an unknown or incomplete
-// option).
-inline int parse_options(int argc, char** argv, pcj::Config& config, int& timeout_s,
-                         void (*usage)(const char*),
-                         Took (*own)(pcj::Config&, const std::string&, const char*)) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-        if (arg == "--help" || arg == "-h") {
-            usage(argv[0]);
-            return 0;
-        }
-        Took took = Took::value;
-        if (arg == "--debug") {
-            config.debug = true;
-            took = Took::flag;
-        } else if (value == nullptr) {
-            took = own(config, arg, nullptr);
-        } else if (arg == "--host") {
-            config.ip = value;
-        } else if (arg == "--port") {
-            config.port = static_cast<std::uint16_t>(std::atoi(value));
-        } else if (arg == "--domain") {
-            config.hostname = value;
-        } else if (arg == "--user") {
-            config.username = value;
-        } else if (arg == "--password") {
-            config.password = value;
-        } else if (arg == "--timeout") {
-            timeout_s = std::atoi(value);
-        } else {
-            took = own(config, arg, value);
-        }
-        if (took == Took::nothing) {
-            std::fprintf(stderr, "unknown or incomplete option: %s\n", arg.c_str());
-            usage(argv[0]);
-            return 2;
-        }
-        if (took == Took::value) {
-            ++i;
-        }
+// add_tls_options', --resource and --dns-server, for the client examples (XMPP and LEGACY).
+inline void add_client_options(CLI::App& app, pcj::Config& config) {
+    add_tls_options(app, config, true);
+    app.add_option("--resource", config.resource, "the resource (default: generated)");
+    app.add_option("--dns-server", config.dns.servers, "ask this DNS server (repeatable)");
+}
+
+// Parses the command line: -1 when the example should go on, otherwise its exit code (0 after
+// --help, 2 after a bad or missing option, with CLI11's message).
+inline int parse(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : 2;
     }
     return -1;
-}
-
-// --allow-plaintext, --ca-file and --tls, for the examples that negotiate TLS and SASL; an
-// own-option handler asks this first.
-inline Took tls_option(pcj::Config& config, const std::string& arg, const char* value,
-                       bool direct_allowed) {
-    if (arg == "--allow-plaintext") {
-        config.sasl.allow_plaintext_password = true;
-        return Took::flag;
-    }
-    if (value == nullptr) {
-        return Took::nothing;
-    }
-    if (arg == "--ca-file") {
-        config.tls.ca_file = value;
-    } else if (arg == "--tls") {
-        config.tls.policy = parse_policy(value, direct_allowed);
-    } else {
-        return Took::nothing;
-    }
-    return Took::value;
-}
-
-// tls_option's, --resource and --dns-server, for the client examples (XMPP and LEGACY). Without
-// --host a client finds its server through the SRV records of --domain (doc/connecting.md).
-inline Took client_option(pcj::Config& config, const std::string& arg, const char* value) {
-    if (arg == "--resource" && value != nullptr) {
-        config.resource = value;
-        return Took::value;
-    }
-    if (arg == "--dns-server" && value != nullptr) { // ADDRESS[:PORT], repeatable
-        config.dns.servers.emplace_back(value);
-        return Took::value;
-    }
-    return tls_option(config, arg, value, true);
 }
 
 inline std::string show_node(const pcj::Node& node) {

@@ -16,32 +16,13 @@
 
 #include "common.hpp"
 
-namespace {
-
-void usage(const char* argv0) {
-    std::printf("usage: %s --host HOST --port PORT --domain DOMAIN --password SECRET\n"
-                "          [--user NAME] [--ca-file FILE] [--timeout SECONDS] [--debug]\n"
-                "  Connects as an XEP-0114 component, sends itself a message, waits for it,\n"
-                "  and shuts down. --user and --ca-file are accepted for symmetry with the\n"
-                "  other examples; XEP-0114 uses neither.\n",
-                argv0);
-}
-
-} // namespace
-
 int main(int argc, char** argv) {
     pcj::Config config;
     config.connection_type = pcj::ConnectionType::JABBERD14_COMPONENT;
     int timeout_s = 20;
-    const int rc =
-        example::parse_options(argc, argv, config, timeout_s, usage,
-                               [](pcj::Config&, const std::string& arg, const char* value) {
-                                   if (arg == "--ca-file" && value != nullptr) {
-                                       return example::Took::value; // no TLS on an XEP-0114 stream
-                                   }
-                                   return example::Took::nothing;
-                               });
-    if (rc >= 0) {
+    CLI::App app{"An XEP-0114 component: sends itself a message, waits for it, shuts down."};
+    example::add_common_options(app, config, timeout_s, true);
+    if (const int rc = example::parse(app, argc, argv); rc >= 0) {
         return rc;
     }
 

@@ -20,20 +20,6 @@
 
 namespace {
 
-void usage(const char* argv0) {
-    std::printf("usage: %s --host HOST --port PORT --domain DOMAIN --user NAME --password SECRET\n"
-                "          [--bind NAME] [--bind-option log|default] [--ca-file FILE]\n"
-                "          [--tls required|optional|disabled] [--allow-plaintext]\n"
-                "          [--timeout SECONDS] [--debug]\n"
-                "  --domain           the router's name (stream 'to', TLS certificate name)\n"
-                "  --bind             the domain to bind (default: NAME.DOMAIN)\n"
-                "  --bind-option      an option for the bind, e.g. log or default\n"
-                "  --ca-file          trust this CA (default: the system trust store)\n"
-                "  --tls              TLS policy (default required: STARTTLS or nothing)\n"
-                "  --allow-plaintext  allow SASL over an unencrypted stream\n",
-                argv0);
-}
-
 // SASL payloads can carry credentials (PLAIN): show the element, not its content.
 std::string show(const pcj::Node& node) {
     if (node.local_name() == "auth") {
@@ -45,33 +31,22 @@ std::string show(const pcj::Node& node) {
     return node.to_string();
 }
 
-// The options only this example has.
-example::Took own_option(pcj::Config& config, const std::string& arg, const char* value) {
-    if (const example::Took took = example::tls_option(config, arg, value, false);
-        took != example::Took::nothing || value == nullptr) {
-        return took;
-    }
-    if (arg == "--bind") {
-        config.bind_domain = value;
-    } else if (arg == "--bind-option") {
-        config.bind_option = value;
-    } else {
-        return example::Took::nothing;
-    }
-    return example::Took::value;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     pcj::Config config;
     config.connection_type = pcj::ConnectionType::JABBERD20_COMPONENT;
     int timeout_s = 30;
+    CLI::App app{"A jabberd2 router component: STARTTLS, SASL, domain bind; sends itself a\n"
+                 "message in a <route/> and waits for it. --domain is the router's name."};
+    example::add_common_options(app, config, timeout_s, true);
+    example::add_tls_options(app, config, false);
+    app.add_option("--bind", config.bind_domain, "the domain to bind (default: USER.DOMAIN)");
+    app.add_option("--bind-option", config.bind_option, "an option for the bind: log, default");
+    if (const int rc = example::parse(app, argc, argv); rc >= 0) {
+        return rc;
+    }
     try {
-        if (const int rc = example::parse_options(argc, argv, config, timeout_s, usage, own_option);
-            rc >= 0) {
-            return rc;
-        }
         pcj::Component component(config);
         bool ready = false, echoed = false, finished = false;
         auto tap = example::print_events(component, show);

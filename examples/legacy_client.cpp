@@ -21,24 +21,6 @@
 
 namespace {
 
-void usage(const char* argv0) {
-    std::printf(
-        "usage: %s [--host HOST --port PORT] --domain DOMAIN --user NAME --password PASS\n"
-        "          [--dns-server ADDRESS[:PORT]]...\n"
-        "          [--ca-file FILE] [--resource RES] [--tls required|optional|disabled|direct]\n"
-        "          [--method DIGEST|PLAIN]... [--allow-plaintext] [--version V]\n"
-        "          [--timeout SECONDS] [--debug]\n"
-        "  --host, --port     where the server is (default: DNS SRV records of DOMAIN)\n"
-        "  --dns-server       ask this DNS server (default: the system's resolver)\n"
-        "  --ca-file          trust this CA (default: the system trust store)\n"
-        "  --tls              TLS policy (default required: STARTTLS or nothing)\n"
-        "  --method           allow only these iq:auth methods (repeatable)\n"
-        "  --allow-plaintext  allow <password/> over an unencrypted stream\n"
-        "  --version          the stream header's version (default: 1.0 with TLS required or\n"
-        "                     optional, none with TLS disabled or direct)\n",
-        argv0);
-}
-
 // The iq:auth set carries the password or its digest, and jabberd2 echoes it in its error: show
 // the element, not those.
 std::string show(const pcj::Node& node) {
@@ -54,33 +36,24 @@ std::string show(const pcj::Node& node) {
     return node.to_string();
 }
 
-// The options only this example has.
-example::Took own_option(pcj::Config& config, const std::string& arg, const char* value) {
-    if (const example::Took took = example::client_option(config, arg, value);
-        took != example::Took::nothing || value == nullptr) {
-        return took;
-    }
-    if (arg == "--method") {
-        config.sasl.mechanisms.emplace_back(value);
-    } else if (arg == "--version") {
-        config.version = value;
-    } else {
-        return example::Took::nothing;
-    }
-    return example::Took::value;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     pcj::Config config;
     config.connection_type = pcj::ConnectionType::LEGACY;
     int timeout_s = 30;
+    CLI::App app{"A pre-XMPP client: jabber:iq:auth (XEP-0078), STARTTLS when offered; sends\n"
+                 "itself a message. Without --host and --port: DOMAIN's SRV records."};
+    example::add_common_options(app, config, timeout_s, false);
+    example::add_client_options(app, config);
+    app.add_option("--method", config.sasl.mechanisms,
+                   "allow only these iq:auth methods: DIGEST, PLAIN (repeatable)");
+    app.add_option("--version", config.version,
+                   "the stream header's version (default: 1.0 with TLS required or optional)");
+    if (const int rc = example::parse(app, argc, argv); rc >= 0) {
+        return rc;
+    }
     try {
-        if (const int rc = example::parse_options(argc, argv, config, timeout_s, usage, own_option);
-            rc >= 0) {
-            return rc;
-        }
         pcj::Component client(config);
         bool ready = false, echoed = false, finished = false;
         auto tap = example::print_events(client, show);

@@ -18,21 +18,6 @@
 
 namespace {
 
-void usage(const char* argv0) {
-    std::printf(
-        "usage: %s [--host HOST --port PORT] --domain DOMAIN --user NAME --password PASS\n"
-        "          [--dns-server ADDRESS[:PORT]]...\n"
-        "          [--ca-file FILE] [--resource RES] [--tls required|optional|disabled|direct]\n"
-        "          [--mechanism NAME]... [--allow-plaintext] [--timeout SECONDS] [--debug]\n"
-        "  --host, --port     where the server is (default: DNS SRV records of DOMAIN)\n"
-        "  --dns-server       ask this DNS server (default: the system's resolver)\n"
-        "  --ca-file          trust this CA (default: the system trust store)\n"
-        "  --tls              TLS policy (default required: STARTTLS or nothing)\n"
-        "  --mechanism        allow only these SASL mechanisms (repeatable)\n"
-        "  --allow-plaintext  allow a password over an unencrypted stream\n",
-        argv0);
-}
-
 // SASL payloads can carry credentials (PLAIN): show the element, not its content.
 std::string show(const pcj::Node& node) {
     if (node.local_name() == "auth" || node.local_name() == "response") {
@@ -42,32 +27,22 @@ std::string show(const pcj::Node& node) {
     return node.to_string();
 }
 
-// The options only this example has.
-example::Took own_option(pcj::Config& config, const std::string& arg, const char* value) {
-    if (const example::Took took = example::client_option(config, arg, value);
-        took != example::Took::nothing || value == nullptr) {
-        return took;
-    }
-    if (arg == "--mechanism") {
-        config.sasl.mechanisms.emplace_back(value);
-    } else {
-        return example::Took::nothing;
-    }
-    return example::Took::value;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
     pcj::Config config;
     config.connection_type = pcj::ConnectionType::XMPP;
     int timeout_s = 30;
+    CLI::App app{"An XMPP client: STARTTLS, SASL, bind; sends itself a message, asks disco#info.\n"
+                 "Without --host and --port the server is found through DOMAIN's SRV records."};
+    example::add_common_options(app, config, timeout_s, false);
+    example::add_client_options(app, config);
+    app.add_option("--mechanism", config.sasl.mechanisms,
+                   "allow only these SASL mechanisms (repeatable)");
+    if (const int rc = example::parse(app, argc, argv); rc >= 0) {
+        return rc;
+    }
     try {
-        if (const int rc = example::parse_options(argc, argv, config, timeout_s, usage, own_option);
-            rc >= 0) {
-            return rc;
-        }
-
         pcj::Component client(config);
         bool ready = false, echoed = false, disco = false, finished = false;
         auto tap = example::print_events(client, show);

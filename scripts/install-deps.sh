@@ -15,6 +15,7 @@ usage() {
 BUILD_PACKAGES=(
     g++ meson ninja-build pkg-config
     libuv1-dev libgnutls28-dev libxml2-dev libgsasl-dev libc-ares-dev catch2
+    libtomlplusplus-dev libcli11-dev nlohmann-json3-dev scdoc
     gnutls-bin prosody
 )
 # The test suite adds the other two servers, sqlite3 for jabberd2's database (see

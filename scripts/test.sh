@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
-# -Werror and runs every suite (unit, protocol, integration against real servers, ...) and
-# proves the install (scripts/test-install.sh), then builds with AddressSanitizer and
-# UndefinedBehaviorSanitizer and runs the unit and protocol suites, and with ThreadSanitizer for
-# the thread-safe door's tests.
+# -Werror and runs every suite (unit, protocol, integration against real servers, then the pcj
+# tool's as a step of its own), proves the install (scripts/test-install.sh), then builds with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites, and with
+# ThreadSanitizer for the thread-safe door's tests.
 #
 # Ends with a summary whose last line reads "N passed, N failed" (meson tests, summed over both
 # builds; a skipped test or a failed build step counts as failed). Exits non-zero on any failure.
@@ -109,7 +109,9 @@ fi
 
 if ((status == 0)); then
     if setup_and_build build-ci -Dwerror=true; then
-        run_tests build-ci || status=1
+        run_tests build-ci --no-suite tool || status=1
+        # The pcj command-line tool against real servers: its own step, with its own time.
+        run_tests build-ci --no-rebuild --suite tool || status=1
     else
         status=1
     fi

@@ -4,6 +4,7 @@
 
 #include "pcj/component.hpp"
 #include "pcj/config.hpp"
+#include "pcj/config_file.hpp"
 #include "pcj/disco.hpp"
 #include "pcj/error.hpp"
 #include "pcj/event_queue.hpp"

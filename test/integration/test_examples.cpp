@@ -106,10 +106,28 @@ TEST_CASE("examples: j2_component binds a domain on the jabberd2 router and gets
 }
 
 TEST_CASE("examples: every example answers --help", "[integration][examples]") {
-    for (const char* name : {"j14_component", "xmpp_client", "legacy_client", "j2_component"}) {
+    for (const char* name :
+         {"j14_component", "xmpp_client", "legacy_client", "j2_component", "config_daemon"}) {
         const Run r = run(example(name) + " --help");
         INFO(name << ": " << r.output);
         CHECK(r.status == 0);
-        CHECK(r.output.find("usage:") != std::string::npos);
+        CHECK(r.output.find("Usage:") != std::string::npos);
     }
+}
+
+TEST_CASE("examples: a bad number or a missing option is refused, naming the option",
+          "[integration][examples]") {
+    auto [name, args, message] = GENERATE(table<std::string, std::string, std::string>({
+        {"j14_component", "--host h --port 70000 --domain d --password p",
+         "--port: Value 70000 not in range 1 to 65535"},
+        {"j14_component", "--host h --port -1 --domain d --password p", "--port"},
+        {"xmpp_client", "--host h --port abc --domain d --user u --password p", "--port"},
+        {"legacy_client", "--domain d --user u --password p --timeout abc", "--timeout"},
+        {"j2_component", "--port 5347 --domain d --user u --password p", "--host is required"},
+        {"xmpp_client", "--host h --port 5222 --user u --password p", "--domain is required"},
+    }));
+    const Run r = run(example(name) + " " + args);
+    INFO(name << " " << args << ": " << r.output);
+    CHECK(r.status == 2);
+    CHECK(r.output.find(message) != std::string::npos);
 }
