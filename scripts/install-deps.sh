@@ -22,12 +22,15 @@ BUILD_PACKAGES=(
 # test/servers/pcj-testserver), dnsmasq-base (the DNS server of the SRV tests), the sanitizer
 # runtimes for the address/undefined build (g++ pulls them in on Debian 12; named so that a
 # missing one is noticed), and clang with its runtime for the libFuzzer build of scripts/fuzz.sh.
-# doxygen makes the API reference (the docs suite).
+# doxygen makes the API reference (the docs suite); scripts/build-debs.sh builds the Debian
+# packages (build-essential, dpkg-dev, debhelper; debian/control's Build-Depends are all in the
+# build list) and checks them with lintian.
 TEST_PACKAGES=(
     ejabberd jabberd2 sqlite3 dnsmasq-base
     libasan8 libubsan1
     clang libclang-rt-14-dev
     doxygen
+    build-essential dpkg-dev debhelper lintian
 )
 
 case ${1:-} in

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
-# -Werror and runs every suite (unit, protocol, integration against real servers, then the pcj
-# tool's as a step of its own), proves the install (scripts/test-install.sh), then builds with
+# -Werror and runs every suite (unit, protocol, integration against real servers, the API
+# reference's docs suite, ..., then the pcj tool's as a step of its own), proves the install
+# (scripts/test-install.sh) and the Debian packages (scripts/build-debs.sh), then builds with
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites, and with
 # ThreadSanitizer for the thread-safe door's tests.
 #
@@ -52,7 +53,7 @@ setup_and_build() {
 }
 
 # run_script NAME COMMAND...: runs one of the scripts that build and check on their own
-# (test-install); one pass or one failure, with its time in the summary.
+# (test-install, build-debs); one pass or one failure, with its time in the summary.
 run_script() {
     local name=$1 start=$SECONDS
     shift
@@ -119,6 +120,10 @@ if ((status == 0)); then
     # The library installed into a temporary prefix and used through pkg-config and as a meson
     # subproject; the exported symbols checked (one plain build of the library).
     run_script test-install scripts/test-install.sh || status=1
+    # The Debian packages: a release build of the library and the tool without tests
+    # (nocheck), lintian, installed, checked and removed.
+    DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck parallel=2} \
+        run_script build-debs scripts/build-debs.sh || status=1
 
     # Sanitizers: any report fails the test (halt_on_error), with a stack trace. The caller's
     # own ASAN_OPTIONS/UBSAN_OPTIONS win, to allow e.g. detect_leaks=0 where ptrace is denied.
