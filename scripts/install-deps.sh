@@ -24,10 +24,15 @@ BUILD_PACKAGES=(
 # runtimes for the address/undefined build (g++ pulls them in on Debian 12; named so that a
 # missing one is noticed), and clang with its runtime for the libFuzzer build of scripts/fuzz.sh.
 # erlang-base brings epmd, which the cluster suite's harness starts on a port of its own.
+# doxygen makes the API reference (the docs suite); scripts/build-debs.sh builds the Debian
+# packages (build-essential, dpkg-dev, debhelper; debian/control's Build-Depends are all in the
+# build list) and checks them with lintian.
 TEST_PACKAGES=(
     ejabberd erlang-base jabberd2 sqlite3 dnsmasq-base
     libasan8 libubsan1
     clang libclang-rt-14-dev
+    doxygen
+    build-essential dpkg-dev debhelper lintian
 )
 
 case ${1:-} in

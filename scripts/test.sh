@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test.sh: runs pcj's whole test suite, as CI does: installs what is missing, builds with
 # -Werror and runs every suite (unit, protocol, integration against real servers, docs: every
-# C++ snippet of README.md and doc/ compiles; then the pcj tool's and the ejabberd cluster's as
-# steps of their own), then builds with AddressSanitizer and UndefinedBehaviorSanitizer and runs
-# the unit and protocol suites, and with ThreadSanitizer for the thread-safe door's tests.
+# C++ snippet of README.md and doc/ compiles and the API reference is complete; then the pcj
+# tool's and the ejabberd cluster's as steps of their own), proves the install
+# (scripts/test-install.sh) and the Debian packages (scripts/build-debs.sh), then builds with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the unit and protocol suites, and with
+# ThreadSanitizer for the thread-safe door's tests.
 #
 # Ends with a summary whose last line reads "N passed, N failed" (meson tests, summed over both
 # builds; a skipped test or a failed build step counts as failed). Exits non-zero on any failure.
@@ -48,6 +50,22 @@ setup_and_build() {
     fi
     note "$dir: BUILD FAILED"
     failed=$((failed + 1))
+    return 1
+}
+
+# run_script NAME COMMAND...: runs one of the scripts that build and check on their own
+# (test-install, build-debs); one pass or one failure, with its time in the summary.
+run_script() {
+    local name=$1 start=$SECONDS
+    shift
+    echo "==== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+        note "$name: passed in $(elapsed "$start")"
+        return 0
+    fi
+    failed=$((failed + 1))
+    note "$name: FAILED after $(elapsed "$start")"
     return 1
 }
 
@@ -101,6 +119,14 @@ if ((status == 0)); then
     else
         status=1
     fi
+
+    # The library installed into a temporary prefix and used through pkg-config and as a meson
+    # subproject; the exported symbols checked (one plain build of the library).
+    run_script test-install scripts/test-install.sh || status=1
+    # The Debian packages: a release build of the library and the tool without tests
+    # (nocheck), lintian, installed, checked and removed.
+    DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-nocheck parallel=2} \
+        run_script build-debs scripts/build-debs.sh || status=1
 
     # Sanitizers: any report fails the test (halt_on_error), with a stack trace. The caller's
     # own ASAN_OPTIONS/UBSAN_OPTIONS win, to allow e.g. detect_leaks=0 where ptrace is denied.

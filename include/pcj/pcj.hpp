@@ -1,4 +1,5 @@
-// Umbrella header: everything an application needs from pcj.
+/// @file
+/// Umbrella header: everything an application needs from pcj.
 #pragma once
 
 #include "pcj/component.hpp"
