@@ -57,7 +57,10 @@ for deb in "${debs[@]}"; do
     [[ -f $deb ]] || fail "no $(basename "$deb")"
     echo "  $(basename "$deb"): $(dpkg-deb -c "$deb" | grep -vc '/$') files"
 done
-dpkg-deb -c "$work"/libpcj0_*.deb | grep -q "libpcj.so.$version\$" ||
+# The listing is read whole first: grep -q would stop reading early and, under pipefail, the
+# writer's SIGPIPE would count as a failure.
+listing=$(dpkg-deb -c "$work"/libpcj0_*.deb)
+grep "libpcj.so.$version\$" <<<"$listing" >/dev/null ||
     fail "libpcj0 holds no libpcj.so.$version"
 
 step "lintian"

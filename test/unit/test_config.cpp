@@ -50,6 +50,17 @@ TEST_CASE("config: each missing or bad field is named in the error", "[config]")
         Row{"max_stanza_size", [](Config& c) { c.max_stanza_size = 10; }},
         Row{"max_depth", [](Config& c) { c.max_depth = 1; }},
         Row{"alias", [](Config& c) { c.alias.clear(); }},
+        Row{"servers", [](Config& c) { c.servers = {{"127.0.0.1", 5347}}; }},
+        Row{"servers", [](Config& c) {
+                c.ip.clear();
+                c.port = 0;
+                c.servers = {{"127.0.0.1", 5347}, {"127.0.0.1", 0}};
+            }},
+        Row{"servers", [](Config& c) {
+                c.ip.clear();
+                c.port = 0;
+                c.servers = {{"", 5347}};
+            }},
         Row{"version", [](Config& c) { c.version = "banana"; }},
         Row{"version", [](Config& c) { c.version = "1."; }},
         Row{"hostname", [](Config& c) { c.hostname = "bad host!"; }},
@@ -82,17 +93,6 @@ TEST_CASE("config: each missing or bad field is named in the error", "[config]")
             }},
         Row{"max_stanza_time", [](Config& c) { c.max_stanza_time = std::chrono::seconds(-1); }},
         Row{"bind_retries", [](Config& c) { c.bind_retries = 1000; }},
-        Row{"servers", [](Config& c) { c.servers = {{"127.0.0.1", 5347}}; }},
-        Row{"servers", [](Config& c) {
-                c.ip.clear();
-                c.port = 0;
-                c.servers = {{"127.0.0.1", 5347}, {"127.0.0.1", 0}};
-            }},
-        Row{"servers", [](Config& c) {
-                c.ip.clear();
-                c.port = 0;
-                c.servers = {{"", 5347}};
-            }},
     }));
     Config c = j14();
     breakit(c);
@@ -213,10 +213,13 @@ TEST_CASE("config: host names, IP addresses, versions and pins that are fine are
     c.version = "0.9";
     c.tls.pins = {"sha256:" + std::string(64, 'a'), "sha256:" + std::string(62, 'B') + ":0:1"};
     CAPTURE(value);
-    TEST_CASE("config: a component may name several servers instead of ip and port", "[config]") {
-        Config c = j14();
-        c.ip.clear();
-        c.port = 0;
-        c.servers = {{"127.0.0.1", 5347}, {"node2.example", 5348}};
-        REQUIRE_NOTHROW(c.validate_and_complete());
-    }
+    REQUIRE_NOTHROW(c.validate_and_complete());
+}
+
+TEST_CASE("config: a component may name several servers instead of ip and port", "[config]") {
+    Config c = j14();
+    c.ip.clear();
+    c.port = 0;
+    c.servers = {{"127.0.0.1", 5347}, {"node2.example", 5348}};
+    REQUIRE_NOTHROW(c.validate_and_complete());
+}
