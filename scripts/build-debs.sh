@@ -106,8 +106,11 @@ step "checking the installed packages"
 read -r -a flags <<<"$(pkg-config --cflags --libs pcj)"
 c++ -std=c++20 -Wall -Wextra -Werror -o "$work/consumer" "$src/test/install/consumer.cpp" \
     "${flags[@]}" -Wl,--as-needed || fail "building the consumer against libpcj-dev"
-ldd "$work/consumer" | grep -q 'libpcj.so.0 => /usr/lib/' ||
-    fail "the consumer does not load the packaged libpcj.so.0"
+# ldd names the library by the path ld.so found (/lib/... on Debian's merged /usr): the file it
+# resolves to must be libpcj0's.
+loaded=$(ldd "$work/consumer" | awk '$1 == "libpcj.so.0" { print $3 }')
+[[ -n $loaded ]] && dpkg -S "$(readlink -f "$loaded")" 2>/dev/null | grep '^libpcj0' >/dev/null ||
+    fail "the consumer does not load the packaged libpcj.so.0 (ldd: '${loaded:-none}')"
 "$work/consumer" || fail "the consumer built against the packages"
 pcj --help >/dev/null || fail "pcj --help (pcj-tools)"
 man -w pcj >/dev/null 2>&1 || [[ -f /usr/share/man/man1/pcj.1.gz ]] || fail "no pcj(1) man page"
