@@ -98,8 +98,9 @@ private:
         std::string bytes; // as written, in the content namespace
         OutcomeHandler handler;
     };
-    // An unacknowledged stanza as a node again (Node::parse; what pcj wrote, it reads: the
-    // fuzz_node target holds that round trip), or nullopt after telling its handler `failed`.
+    // An unacknowledged stanza as a node again (Node::parse; the fuzz_node target checks that
+    // what pcj wrote reads back into a node that writes the same bytes), or nullopt after
+    // telling its handler `failed`.
     std::optional<Node> revive(Unacked& u);
 
     bool is_stanza(const Node& node) const;
