@@ -69,7 +69,7 @@ void Outbox::write(const Node& node, OutcomeHandler handler) {
 
 // An application stanza's write: its bytes went to the stack, so it is `sent`. Without stream
 // management that is the final report; with it, the acknowledgement (or its absence) is.
-void Outbox::write_stanza(Node node, OutcomeHandler handler, Clock::time_point since) {
+void Outbox::write_stanza(const Node& node, OutcomeHandler handler, Clock::time_point since) {
     if (!handler) {
         write(node, {});
         return;
@@ -98,7 +98,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
     const bool ready = lifecycle_.state() == State::ready;
     if (ready && !bucket_.limited()) {
         if (handler) {
-            write_stanza(std::move(node), std::move(handler), Clock::now());
+            write_stanza(node, std::move(handler), Clock::now());
         } else {
             write(node, {}); // the plain output(): no clock, no outcome
         }
@@ -111,7 +111,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
         const auto wait = behind ? std::chrono::milliseconds(1) : bucket_.wait(bytes, Clock::now());
         if (wait.count() == 0) {
             bucket_.take(bytes);
-            write_stanza(std::move(node), std::move(handler), Clock::now());
+            write_stanza(node, std::move(handler), Clock::now());
             return;
         }
         draining_ = true;
@@ -208,7 +208,7 @@ void Outbox::purge() {
     while (!queue_.empty() && lifecycle_.state() == State::ready && connection.current()) {
         Node node;
         Slot slot = pop_front(node);
-        write_stanza(std::move(node), std::move(slot.handler), slot.since);
+        write_stanza(node, std::move(slot.handler), slot.since);
     }
 }
 
@@ -234,7 +234,7 @@ void Outbox::drain() {
         bucket_.take(slots_.front().bytes);
         Node node;
         Slot slot = pop_front(node);
-        write_stanza(std::move(node), std::move(slot.handler), slot.since);
+        write_stanza(node, std::move(slot.handler), slot.since);
     }
     draining_ = false;
 }

@@ -84,7 +84,7 @@ private:
     std::size_t size_of(const Node& node);
     bool make_room(const Node& node, std::size_t bytes, OutcomeHandler& handler);
     void enqueue(Node node, OutcomeHandler handler, std::size_t bytes);
-    void write_stanza(Node node, OutcomeHandler handler, Clock::time_point since);
+    void write_stanza(const Node& node, OutcomeHandler handler, Clock::time_point since);
     // The two halves of a write around stream management's hook: the bytes to the stack, then
     // the session keeper and PCJ_NODESENT.
     void send_bytes(const Node& node);
