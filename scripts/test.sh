@@ -17,6 +17,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 passed=0
 failed=0
 summary=()
+# What the failing tests printed, repeated just above the summary: a CI log is often read from
+# its end, and a failure early in a long run would otherwise be far from it.
+failure_logs=$(mktemp)
+trap 'rm -f "$failure_logs"' EXIT
 
 note() {
     summary+=("$1")
@@ -83,7 +87,6 @@ run_tests() {
         /^Ok:/ { ok = $2 } /^Fail:/ { fail = $2 } /^Timeout:/ { timeout = $2 }
         /^Unexpected Pass:/ { up = $3 } /^Skipped:/ { skip = $2 }
         END { printf "%d %d %d %d %d\n", ok, fail, timeout, up, skip }' "$log")
-    rm -f "$log"
     local ok fail timeout up skip
     read -r ok fail timeout up skip <<<"$counts"
     local bad=$((fail + timeout + up + skip))
@@ -93,6 +96,15 @@ run_tests() {
     passed=$((passed + ok))
     failed=$((failed + bad))
     local what="$dir ${*:-(all suites)}"
+    if ((rc != 0 || bad != 0)); then
+        # --print-errorlogs put each failing test's output between its command line (">>> ") and the
+        # closing table: keep the end of it.
+        {
+            echo "==== what failed in: $what"
+            sed -n '/^>>> /,/^Summary of Failures:/p' "$log" | tail -n 120
+        } >>"$failure_logs"
+    fi
+    rm -f "$log"
     note "$what: $ok ok, $fail failed, $timeout timed out, $skip skipped ($(elapsed "$start"))"
     ((rc == 0 && bad == 0))
 }
@@ -165,6 +177,10 @@ if ((status == 0)); then
     fi
 fi
 
+if [[ -s $failure_logs ]]; then
+    echo
+    cat "$failure_logs"
+fi
 echo
 echo "==== pcj test summary ($(elapsed "$total_start"))"
 for line in "${summary[@]}"; do
