@@ -88,6 +88,10 @@ struct PCJ_EXPORT DnsConfig {
 struct PCJ_EXPORT ReconnectConfig {
     bool enabled = false;                           ///< connect again by itself after a failure
     std::chrono::milliseconds initial_delay{1'000}; ///< the first delay's upper bound
+    /// No delay is shorter than this: the jitter draws from [min_delay, bound] instead of
+    /// [0, bound]. For servers that need a moment to forget a lost connection (doc/deployment.md:
+    /// an ejabberd cluster frees a dead node's component slots only once it has seen the node go).
+    std::chrono::milliseconds min_delay{0};
     std::chrono::milliseconds max_delay{60'000};    ///< no delay's upper bound grows past this
     double multiplier = 2.0;                        ///< growth of the bound per attempt (>= 1)
     unsigned max_attempts = 0;                      ///< attempts after one failure; 0: no limit

@@ -253,6 +253,9 @@ void Config::validate_and_complete() {
     require(reconnect.initial_delay.count() > 0, "reconnect.initial_delay", "must be positive");
     require(reconnect.max_delay >= reconnect.initial_delay, "reconnect.max_delay",
             "must be at least reconnect.initial_delay");
+    require(reconnect.min_delay.count() >= 0, "reconnect.min_delay", "must not be negative");
+    require(reconnect.min_delay <= reconnect.max_delay, "reconnect.min_delay",
+            "must not exceed reconnect.max_delay");
     require(reconnect.multiplier >= 1.0 && reconnect.multiplier <= 100.0, "reconnect.multiplier",
             "must be between 1 and 100");
     require(queue.when_full == QueueFullPolicy::reject_new ||

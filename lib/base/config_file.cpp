@@ -411,6 +411,10 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          [](const Value& v, Config& c) {
              c.reconnect.initial_delay = v.millis();
          }},
+        {"reconnect.min_delay",
+         [](const Value& v, Config& c) {
+             c.reconnect.min_delay = v.millis();
+         }},
         {"reconnect.max_delay",
          [](const Value& v, Config& c) {
              c.reconnect.max_delay = v.millis();

@@ -87,9 +87,10 @@ std::optional<std::chrono::milliseconds> Backoff::next() {
     if (config_.max_attempts != 0 && attempt_ >= config_.max_attempts) {
         return std::nullopt;
     }
-    const double bound = static_cast<double>(ceiling().count());
+    const double floor = static_cast<double>(config_.min_delay.count());
+    const double bound = std::max(floor, static_cast<double>(ceiling().count()));
     ++attempt_;
-    const double drawn = std::clamp(uniform_(), 0.0, 1.0) * bound;
+    const double drawn = floor + std::clamp(uniform_(), 0.0, 1.0) * (bound - floor);
     return std::chrono::milliseconds(static_cast<std::int64_t>(drawn));
 }
 

@@ -2,8 +2,9 @@
 //
 // Pure logic (no loop, no clock): the life cycle asks it when a connection ends and arms a timer
 // with the delay it returns. Delays follow "exponential backoff with full jitter": attempt n
-// waits a uniformly random time in [0, min(max_delay, initial_delay * multiplier^(n-1))], so
-// that many clients cut off together do not come back together.
+// waits a uniformly random time in [min_delay, bound], where bound is
+// max(min_delay, min(max_delay, initial_delay * multiplier^(n-1))), so that many clients cut off
+// together do not come back together.
 #pragma once
 
 #include <chrono>

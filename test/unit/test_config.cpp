@@ -81,6 +81,9 @@ TEST_CASE("config: each missing or bad field is named in the error", "[config]")
         Row{"reconnect.max_delay", [](Config& c) {
                 c.reconnect.max_delay = c.reconnect.initial_delay / 2;
             }},
+        Row{"reconnect.min_delay", [](Config& c) {
+                c.reconnect.min_delay = c.reconnect.max_delay + std::chrono::milliseconds(1);
+            }},
         Row{"rate_limit.stanzas_per_second", [](Config& c) { c.rate_limit.stanzas_per_second = -1; }},
         Row{"rate_limit.bytes_per_second", [](Config& c) { c.rate_limit.bytes_per_second = 1e300; }},
         Row{"negotiation_timeout", [](Config& c) {

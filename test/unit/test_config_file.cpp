@@ -94,6 +94,7 @@ attempt_delay = 100
 [reconnect]
 enabled = true
 initial_delay = 200
+min_delay = 50
 max_delay = 9000
 multiplier = 1.5
 max_attempts = 7
@@ -164,6 +165,7 @@ TEST_CASE("config file: every field of Config can be set", "[config_file]") {
     CHECK(c.dns.attempt_delay == 100ms);
     CHECK(c.reconnect.enabled);
     CHECK(c.reconnect.initial_delay == 200ms);
+    CHECK(c.reconnect.min_delay == 50ms);
     CHECK(c.reconnect.max_delay == 9000ms);
     CHECK(c.reconnect.multiplier == Approx(1.5));
     CHECK(c.reconnect.max_attempts == 7);

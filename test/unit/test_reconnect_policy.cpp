@@ -45,6 +45,19 @@ TEST_CASE("backoff draws the whole range below its bound (full jitter)", "[recon
     CHECK(*backoff.next() == 100ms); // a quarter of 400
 }
 
+TEST_CASE("min_delay is a floor under every delay, the bound still grows above it", "[reconnect]") {
+    pcj::ReconnectConfig c = policy();
+    c.min_delay = 150ms; // above the first bound (100 ms), below the later ones
+    std::vector<double> draws{0.0, 0.999999, 0.0, 0.5, 0.999999};
+    std::size_t i = 0;
+    Backoff backoff(c, [&] { return draws[i++]; });
+    CHECK(*backoff.next() == 150ms); // bound 100 ms < floor: the floor itself
+    CHECK(*backoff.next() == 199ms); // [150, 200]: the top
+    CHECK(*backoff.next() == 150ms); // [150, 400]: the bottom
+    CHECK(*backoff.next() == 475ms); // [150, 800]: the middle
+    CHECK(*backoff.next() == 999ms); // [150, 1000]: the top, below the cap
+}
+
 TEST_CASE("the default random source spreads delays and keeps them in range", "[reconnect]") {
     pcj::ReconnectConfig c = policy();
     c.initial_delay = 10'000ms;
