@@ -15,6 +15,8 @@
 // with an iq result carrying the same element plus by='NAME', so a client sees which process
 // answered. It prints one line per server event ("p1 ready 127.0.0.1:5347") and, at the end, how
 // many requests it answered. SIGTERM or SIGINT shuts it down cleanly (exit 0).
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> server_texts;
     bool shuffle = false;
     int work_us = 0;
+    int min_delay_ms = 1000;
     app.add_option("--name", name, "this process's name, put in every answer")->required();
     app.add_option("--server", server_texts, "HOST:PORT of a node's component port; repeat it")
         ->required();
@@ -87,6 +90,11 @@ int main(int argc, char** argv) {
     app.add_option("--secret", secret, "the component secret")->required();
     app.add_flag("--shuffle", shuffle, "try the servers in a random order");
     app.add_option("--work-us", work_us, "CPU time spent per request (microseconds)");
+    app.add_option("--reconnect-min-delay", min_delay_ms,
+                   "shortest wait before connecting again after a lost connection (ms): long "
+                   "enough for the cluster to free a dead node's slots")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 60'000));
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -101,9 +109,15 @@ int main(int argc, char** argv) {
         config.shuffle_servers = shuffle;
         config.connect_timeout = std::chrono::seconds(3);
         config.shutdown_timeout = std::chrono::seconds(2);
+        // After a lost connection, wait at least min_delay_ms before the next try: an ejabberd
+        // cluster frees the component slots of a node that died only once it has seen the node
+        // go down, and a component that registers before that is accepted without a slot and
+        // receives nothing (doc/deployment.md).
         config.reconnect.enabled = true;
-        config.reconnect.initial_delay = std::chrono::milliseconds(200);
-        config.reconnect.max_delay = std::chrono::seconds(2);
+        config.reconnect.min_delay = std::chrono::milliseconds(min_delay_ms);
+        config.reconnect.initial_delay = std::max(config.reconnect.min_delay,
+                                                  std::chrono::milliseconds(200));
+        config.reconnect.max_delay = config.reconnect.initial_delay * 4;
 
         pcj::Component component(config);
         unsigned long answered = 0;
