@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -15,139 +14,17 @@
 
 #include <toml++/toml.h>
 
+#include "config_value.hpp"
 #include "pcj/error.hpp"
 
 namespace pcj {
 
 namespace {
 
-// One value of the file, with what an error message needs to point at it.
-class Value {
-public:
-    Value(const toml::node& node, std::string key, std::string_view source, std::string base_dir)
-        : node_(node), key_(std::move(key)), source_(source), base_dir_(std::move(base_dir)) {}
-
-    [[noreturn]] void fail(const std::string& why) const {
-        throw ConfigError(std::string(source_) + ":" + std::to_string(node_.source().begin.line) +
-                          ": " + key_ + ": " + why);
-    }
-
-    std::string str() const {
-        if (!node_.is_string()) {
-            wrong_type("a string");
-        }
-        return node_.as_string()->get();
-    }
-
-    bool boolean() const {
-        if (!node_.is_boolean()) {
-            wrong_type("true or false");
-        }
-        return node_.as_boolean()->get();
-    }
-
-    std::int64_t integer(std::int64_t low, std::int64_t high) const {
-        if (!node_.is_integer()) {
-            wrong_type("an integer");
-        }
-        const std::int64_t n = node_.as_integer()->get();
-        if (n < low || n > high) {
-            fail("must be between " + std::to_string(low) + " and " + std::to_string(high) +
-                 ", not " + std::to_string(n));
-        }
-        return n;
-    }
-
-    double number(double low, double high) const {
-        double n = 0;
-        if (node_.is_integer()) {
-            n = static_cast<double>(node_.as_integer()->get());
-        } else if (node_.is_floating_point()) {
-            n = node_.as_floating_point()->get();
-        } else {
-            wrong_type("a number");
-        }
-        if (!(n >= low && n <= high)) { // also refuses nan
-            std::ostringstream s;
-            s << "must be between " << low << " and " << high << ", not " << n;
-            fail(s.str());
-        }
-        return n;
-    }
-
-    // Durations are integer milliseconds, never negative.
-    std::chrono::milliseconds millis() const {
-        return std::chrono::milliseconds(integer(0, std::int64_t{24} * 3600 * 1000));
-    }
-
-    std::vector<std::string> strings() const {
-        if (!node_.is_array()) {
-            wrong_type("an array of strings");
-        }
-        std::vector<std::string> out;
-        for (const toml::node& item : *node_.as_array()) {
-            if (!item.is_string()) {
-                Value(item, key_, source_, base_dir_).wrong_type("an array of strings");
-            }
-            out.push_back(item.as_string()->get());
-        }
-        return out;
-    }
-
-    // A file name; a relative one is taken relative to the config file's directory.
-    std::string path() const {
-        std::string p = str();
-        if (!p.empty() && p.front() != '/' && !base_dir_.empty()) {
-            p = (std::filesystem::path(base_dir_) / p).lexically_normal().string();
-        }
-        return p;
-    }
-
-    std::string non_empty() const {
-        std::string s = str();
-        if (s.empty()) {
-            fail("must not be empty");
-        }
-        return s;
-    }
-
-private:
-    const toml::node& node_;
-    std::string key_;
-    std::string_view source_;
-    std::string base_dir_;
-
-    [[noreturn]] void wrong_type(const std::string& expected) const {
-        std::ostringstream s;
-        s << "expected " << expected << ", not " << node_.type();
-        fail(s.str());
-    }
-};
+using detail::server_address;
+using detail::Value;
 
 using Setter = void (*)(const Value&, Config&);
-
-// "HOST:PORT" or "[IPv6]:PORT", one entry of `servers`.
-ServerAddress server_address(const Value& v, const std::string& entry) {
-    const auto colon = entry.rfind(':');
-    if (colon == std::string::npos || colon == 0) {
-        v.fail("'" + entry + "' is not HOST:PORT (e.g. node1.example.org:5347, [::1]:5347)");
-    }
-    std::string host = entry.substr(0, colon);
-    if (host.front() == '[') {
-        if (host.back() != ']' || host.size() < 3) {
-            v.fail("'" + entry + "' is not HOST:PORT (e.g. node1.example.org:5347, [::1]:5347)");
-        }
-        host = host.substr(1, host.size() - 2);
-    }
-    const char* first = entry.data() + colon + 1;
-    const char* last = entry.data() + entry.size();
-    unsigned port = 0;
-    const auto [end, ec] = std::from_chars(first, last, port);
-    if (ec != std::errc() || end != last || port == 0 || port > 65535) {
-        v.fail("'" + entry + "': the port must be between 1 and 65535");
-    }
-    return ServerAddress{host, static_cast<std::uint16_t>(port)};
-}
 
 constexpr std::int64_t u32_max = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int64_t size_max = std::numeric_limits<std::int64_t>::max();

@@ -10,6 +10,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
+#include <libxml/xmlstring.h>
 
 #include "node_access.hpp"
 #include "pcj/error.hpp"
@@ -58,11 +59,32 @@ Node Node::text_node(std::string text) {
 
 namespace {
 
-// The colon that ends a prefix, or npos. libxml2 reads "a:" and ":a" (not namespace-well-formed)
-// as unprefixed names in the default namespace, so a colon first or last is part of the name.
+// What an NCName starts with: XML 1.0 (fifth edition) NameStartChar without ':', the rule
+// libxml2 applies unless XML_PARSE_OLD10 is set (pcj never sets it).
+bool ncname_start(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           (c >= 0xC0 && c <= 0xD6) || (c >= 0xD8 && c <= 0xF6) || (c >= 0xF8 && c <= 0x2FF) ||
+           (c >= 0x370 && c <= 0x37D) || (c >= 0x37F && c <= 0x1FFF) ||
+           (c >= 0x200C && c <= 0x200D) || (c >= 0x2070 && c <= 0x218F) ||
+           (c >= 0x2C00 && c <= 0x2FEF) || (c >= 0x3001 && c <= 0xD7FF) ||
+           (c >= 0xF900 && c <= 0xFDCF) || (c >= 0xFDF0 && c <= 0xFFFD) ||
+           (c >= 0x10000 && c <= 0xEFFFF);
+}
+
+// The colon that ends a prefix, or npos: the split libxml2's xmlParseQName makes, so that a
+// name means to Node what it meant to the parser that read it. libxml2 splits at the first
+// colon only when that colon is not first and an NCName starts right after it: ":a", "a:",
+// "a::", "a::b" and "a:1b" are unprefixed names (in the default namespace), while "a:b:c" is
+// prefix "a" with local name "b:c". Writing an unprefixed name declares its namespace, so each
+// of them keeps it on a round trip.
 std::size_t prefix_colon(std::string_view n) {
     const auto colon = n.find(':');
-    return colon == 0 || colon + 1 >= n.size() ? std::string_view::npos : colon;
+    if (colon == 0 || colon == std::string_view::npos || colon + 1 >= n.size())
+        return std::string_view::npos;
+    int len = static_cast<int>(std::min<std::size_t>(n.size() - colon - 1, 4));
+    const int next =
+        xmlGetUTF8Char(reinterpret_cast<const unsigned char*>(n.data() + colon + 1), &len);
+    return ncname_start(next) ? colon : std::string_view::npos;
 }
 
 } // namespace

@@ -61,6 +61,25 @@ bool has(const std::string& text, const std::string& needle) {
     return text.find(needle) != std::string::npos;
 }
 
+// A component with `cfg` whose log lines and events are recorded, connecting from the start.
+struct Logged {
+    Component c;
+    Lines lines;
+    Recorder rec;
+
+    Logged(const Config& cfg, LoopFixture& f) : c(cfg, f.loop()), rec(c) {
+        lines.attach(c);
+        c.connect();
+    }
+
+    // The one line logged as an error (the test fails when there is not exactly one).
+    std::string only_error() const {
+        const auto errors = lines.at(LogLevel::error);
+        REQUIRE(errors.size() == 1);
+        return errors[0];
+    }
+};
+
 } // namespace
 
 TEST_CASE("log: the default threshold writes warnings and errors, not info", "[protocol][log]") {
@@ -70,16 +89,11 @@ TEST_CASE("log: the default threshold writes warnings and errors, not info", "[p
 TEST_CASE("log: a refused connection is logged once as an error naming PCJ_CONNECTFAIL",
           "[protocol][log]") {
     LoopFixture f;
-    Component c(j14_config(closed_port(f), 2s), f.loop());
-    Lines lines;
-    lines.attach(c);
-    Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return rec.has(ev::CONNECTFAIL); }));
-    const auto errors = lines.at(LogLevel::error);
-    REQUIRE(errors.size() == 1);
-    CHECK(has(errors[0], "PCJ_CONNECTFAIL"));
-    CHECK(has(errors[0], "connect"));
+    Logged l(j14_config(closed_port(f), 2s), f);
+    REQUIRE(f.run_until([&] { return l.rec.has(ev::CONNECTFAIL); }));
+    const std::string error = l.only_error();
+    CHECK(has(error, "PCJ_CONNECTFAIL"));
+    CHECK(has(error, "connect"));
 }
 
 TEST_CASE("log: a name DNS cannot resolve is logged as an error naming PCJ_CONNECTFAIL",
@@ -90,15 +104,9 @@ TEST_CASE("log: a name DNS cannot resolve is logged as an error naming PCJ_CONNE
     cfg.dns.servers = {"127.0.0.1:" + std::to_string(closed_port(f))}; // no DNS server there
     cfg.dns.timeout = 200ms;
     cfg.dns.tries = 1;
-    Component c(cfg, f.loop());
-    Lines lines;
-    lines.attach(c);
-    Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return rec.has(ev::CONNECTFAIL); }));
-    const auto errors = lines.at(LogLevel::error);
-    REQUIRE(errors.size() == 1);
-    CHECK(has(errors[0], "PCJ_CONNECTFAIL"));
+    Logged l(cfg, f);
+    REQUIRE(f.run_until([&] { return l.rec.has(ev::CONNECTFAIL); }));
+    CHECK(has(l.only_error(), "PCJ_CONNECTFAIL"));
 }
 
 TEST_CASE("log: a refused secret is logged once as an error naming PCJ_AUTHFAIL and the "
@@ -115,16 +123,11 @@ TEST_CASE("log: a refused secret is logged once as an error naming PCJ_AUTHFAIL 
         .close();
     Config cfg = j14_config(peer.port(), 2s);
     cfg.password = "WRONG";
-    Component c(cfg, f.loop());
-    Lines lines;
-    lines.attach(c);
-    Recorder rec(c);
-    c.connect();
-    REQUIRE(f.run_until([&] { return ended(c) && rec.has(ev::SHUTDOWN_FINISH); }));
-    const auto errors = lines.at(LogLevel::error);
-    REQUIRE(errors.size() == 1);
-    CHECK(has(errors[0], "PCJ_AUTHFAIL"));
-    CHECK(has(errors[0], "not-authorized"));
+    Logged l(cfg, f);
+    REQUIRE(f.run_until([&] { return ended(l.c) && l.rec.has(ev::SHUTDOWN_FINISH); }));
+    const std::string error = l.only_error();
+    CHECK(has(error, "PCJ_AUTHFAIL"));
+    CHECK(has(error, "not-authorized"));
 }
 
 TEST_CASE("log: set_log_level decides whether info and warning lines reach the logger",

@@ -81,27 +81,32 @@ bool is_event(const std::string& line, const std::string& name) {
     return parse_line(line)["event"] == name;
 }
 
+// Waits until `watch` (a `pcj watch --json`) reports PCJ_READY.
+void require_ready(Child& watch) {
+    REQUIRE(
+        watch.wait_for_line([](const std::string& l) { return is_event(l, "PCJ_READY"); }, 20s));
+}
+
+// Waits until `watch` is ready and then available: an `event` (PCJ_NODESENT or
+// PCJ_NODERECEIVED) whose stanza is a presence shows the initial presence went out or came back.
+void require_present(Child& watch, const std::string& event) {
+    require_ready(watch);
+    REQUIRE(watch.wait_for_line(
+        [&](const std::string& l) {
+            const auto j = parse_line(l);
+            return j["event"] == event && j["stanza"].get<std::string>().rfind("<presence", 0) == 0;
+        },
+        10s));
+}
+
 } // namespace
 
 TEST_CASE("tool: pcj send delivers a message that a concurrent pcj watch --json receives",
           "[tool]") {
     TestServer s(ServerKind::prosody);
-    Child watch(
-        [&] {
-            auto a = client(s, {tool_path(), "watch", "--json"});
-            return a;
-        }(),
-        password(s));
+    Child watch(client(s, {tool_path(), "watch", "--json"}), password(s));
     // Ready, and available: the server echoes the watcher's own presence back to it.
-    REQUIRE(
-        watch.wait_for_line([](const std::string& l) { return is_event(l, "PCJ_READY"); }, 20s));
-    REQUIRE(watch.wait_for_line(
-        [](const std::string& l) {
-            const auto j = parse_line(l);
-            return j["event"] == "PCJ_NODERECEIVED" &&
-                   j["stanza"].get<std::string>().rfind("<presence", 0) == 0;
-        },
-        10s));
+    require_present(watch, "PCJ_NODERECEIVED");
 
     const std::string body = "hello " + std::to_string(::getpid());
     const Result sent = run_tool(
@@ -319,16 +324,8 @@ TEST_CASE("tool: an XEP-0114 component sends a message that a client watching re
     TestServer s(ServerKind::prosody);
     Child watch(client(s, {tool_path(), "watch", "--json", "--filter", "/message[body]"}),
                 password(s));
-    REQUIRE(
-        watch.wait_for_line([](const std::string& l) { return is_event(l, "PCJ_READY"); }, 20s));
     // The filter leaves the presence echo out; the NODESENT of our presence is the sign.
-    REQUIRE(watch.wait_for_line(
-        [](const std::string& l) {
-            const auto j = parse_line(l);
-            return j["event"] == "PCJ_NODESENT" &&
-                   j["stanza"].get<std::string>().rfind("<presence", 0) == 0;
-        },
-        10s));
+    require_present(watch, "PCJ_NODESENT");
     const Result r = run_tool({"send", "--type", "j14", "--domain", s.get("COMPONENT_DOMAIN"),
                                "--host", s.get("HOST"), "--port", s.get("COMPONENT_PORT"), "--to",
                                s.get("USER") + "@" + s.get("DOMAIN"), "from", "the", "component"},
@@ -408,8 +405,7 @@ TEST_CASE("tool: a jabberd2 router component's route reaches another component w
                                            "echo.localhost"};
     watch_args.insert(watch_args.end(), j2.begin(), j2.end());
     Child watch(watch_args, secret);
-    REQUIRE(
-        watch.wait_for_line([](const std::string& l) { return is_event(l, "PCJ_READY"); }, 20s));
+    require_ready(watch);
 
     std::vector<std::string> send_args = {
         "send", "--bind", "sender.localhost", "--to", "someone@echo.localhost", "via",

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "pcj/config.hpp"
@@ -294,4 +295,60 @@ TEST_CASE("hostile xml: a name ending in a colon keeps its default namespace on 
     CHECK(n.children()[0].prefix().empty());
     CHECK(n.children()[0].ns() == "urn:x");
     CHECK(Node::parse(n.to_string()) == n);
+}
+
+TEST_CASE("hostile xml: a name whose first colon no local name follows keeps its namespace on a "
+          "round trip",
+          "[node][hostile]") {
+    // Found by the node fuzz target: libxml2 (xmlParseQName) splits a name at its first colon
+    // only when an NCName follows it, so "activexmb::" is the unprefixed name "activexmb::" in
+    // the default namespace. Node took "activexmb" for a prefix, wrote no xmlns, and the text
+    // read back had no namespace.
+    const std::string found = "<message from='lhost/res' type='ch0'><body>hiarsebye</body>"
+                              "<activexmb:: xmlns='httprotocol/chatstates'/></message>";
+    const Node n = Node::parse(found);
+    REQUIRE(n.children().size() == 2);
+    const Node& x = n.children()[1];
+    CHECK(x.name() == "activexmb::");
+    CHECK(x.prefix().empty());
+    CHECK(x.local_name() == "activexmb::");
+    CHECK(x.ns() == "httprotocol/chatstates");
+    const std::string once = n.to_string();
+    const Node again = Node::parse(once);
+    CHECK(again == n);
+    CHECK(again.children()[1].ns() == "httprotocol/chatstates");
+    CHECK(again.to_string() == once);
+
+    // Node's prefix and local name are libxml2's: no prefix unless an NCName starts after the
+    // first colon (not ':', '-', '.', a digit, U+00B7 or a combining mark); then the local name
+    // is the rest, colons and all.
+    using Row = std::tuple<std::string, std::string, std::string, std::string>;
+    const auto [xml, prefix, local, ns] =
+        GENERATE(table<std::string, std::string, std::string, std::string>({
+            Row{"<a:: xmlns='urn:d'/>", "", "a::", "urn:d"},
+            Row{"<a::b xmlns='urn:d'/>", "", "a::b", "urn:d"},
+            Row{"<a:1b xmlns='urn:d' xmlns:a='urn:a'/>", "", "a:1b", "urn:d"},
+            Row{"<a:-b xmlns='urn:d' xmlns:a='urn:a'/>", "", "a:-b", "urn:d"},
+            Row{"<a:.b xmlns='urn:d' xmlns:a='urn:a'/>", "", "a:.b", "urn:d"},
+            Row{"<a:\xC2\xB7 xmlns='urn:d' xmlns:a='urn:a'/>", "", "a:\xC2\xB7", "urn:d"},
+            Row{"<a:b:c xmlns='urn:d' xmlns:a='urn:a'/>", "a", "b:c", "urn:a"},
+            Row{"<a:b: xmlns='urn:d' xmlns:a='urn:a'/>", "a", "b:", "urn:a"},
+            Row{"<a:\xC3\xA9 xmlns='urn:d' xmlns:a='urn:a'/>", "a", "\xC3\xA9", "urn:a"},
+            Row{"<r xmlns='urn:d' xmlns:a='urn:a'><a::/></r>", "", "r", "urn:d"},
+        }));
+    CAPTURE(xml);
+    const Node m = Node::parse(xml);
+    CHECK(m.prefix() == prefix);
+    CHECK(m.local_name() == local);
+    CHECK(m.ns() == ns);
+    const std::string written = m.to_string();
+    CAPTURE(written);
+    const Node back = Node::parse(written);
+    CHECK(back == m);
+    CHECK(back.to_string() == written);
+    for (const Node* c : {&m, &back}) {
+        if (!c->children().empty()) {
+            CHECK(c->children()[0].ns() == "urn:d"); // <a::/> is in r's default namespace
+        }
+    }
 }

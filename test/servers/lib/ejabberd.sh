@@ -14,20 +14,9 @@ ejabberd_prepare() {
     ENV[COMPONENT_PORT]=${p[3]}
     ENV[LOG_FILE]=$DIR/ejabberd.log
     mkdir -p "$DIR/mnesia" "$DIR/home"
-    cat >"$DIR/ejabberd.yml" <<EOF
-# Written by pcj-testserver for one test run; see test/servers/README.md.
-hosts:
-  - $DOMAIN_NAME
-loglevel: info
-log_rotate_count: 0
-certfiles:
-  - $DIR/tls/server-full.pem
-ca_file: $DIR/tls/ca.pem
-auth_method: internal
-auth_password_format: plain
-s2s_access: none
-acme:
-  auto: false
+    {
+        ejabberd_yml_head "one test run"
+        cat <<EOF
 listen:
   - port: ${p[0]}
     ip: "$LOOPBACK"
@@ -58,18 +47,12 @@ modules:
   mod_ping: {}
   mod_stream_mgmt: {}
 EOF
+    } >"$DIR/ejabberd.yml"
 }
 
 ejabberd_register_eval() {
-    cat <<EOF
-Users = [{<<"${ENV[USER]}">>, <<"${ENV[PASSWORD]}">>},
-         {<<"${ENV[USER2]}">>, <<"${ENV[PASSWORD2]}">>}],
-Results = [ejabberd_auth:try_register(U, <<"$DOMAIN_NAME">>, P) || {U, P} <- Users],
-case lists:all(fun(R) -> R =:= ok orelse R =:= {error, exists} end, Results) of
-    true -> ok = file:write_file("$DIR/ejabberd.ready", io_lib:format("~p~n", [Results]));
-    false -> io:format("pcj-testserver: registering users failed: ~p~n", [Results]), halt(3)
-end.
-EOF
+    ejabberd_users_eval "[{<<\"${ENV[USER]}\">>, <<\"${ENV[PASSWORD]}\">>},
+         {<<\"${ENV[USER2]}\">>, <<\"${ENV[PASSWORD2]}\">>}]" "$DIR/ejabberd.ready"
 }
 
 ejabberd_ready() {
@@ -81,19 +64,73 @@ ejabberd_ready() {
 }
 
 ejabberd_launch() {
-    # ERL_LIBS is the directory holding ejabberd-VERSION (as ejabberdctl sets it).
-    local libs="" d
-    for d in /usr/lib/*/ejabberd-* /usr/lib/ejabberd-*; do
-        [[ -f $d/ebin/ejabberd.app ]] && libs=${d%/*} && break
-    done
-    [[ -n $libs ]] || fail "ejabberd's Erlang library directory not found"
     rm -f "$DIR/ejabberd.ready"
-    # +sbwt none: idle schedulers must not spin on a small CI machine.
-    launch ejabberd "$DIR/ejabberd.out" env \
-        ERL_LIBS="$libs" EJABBERD_CONFIG_PATH="$DIR/ejabberd.yml" \
-        EJABBERD_LOG_PATH="$DIR/ejabberd.log" HOME="$DIR/home" \
-        ERL_CRASH_DUMP="$DIR/erl_crash.dump" \
-        erl -noinput -noshell +sbwt none +sbwtdcpu none +sbwtdio none \
-        -mnesia dir "\"$DIR/mnesia\"" -s ejabberd -eval "$(ejabberd_register_eval)"
+    ejabberd_erl_launch ejabberd "$DIR" "$(ejabberd_register_eval)"
     wait_for "ejabberd's listeners and users" ejabberd_ready
+}
+
+# What follows is shared with lib/ejabberd_cluster.sh.
+
+# The start of an ejabberd.yml that every ejabberd of the harness has: the domain, the test
+# CA's certificates, plain-stored internal users, no s2s and no ACME. WHAT names the run.
+ejabberd_yml_head() { # WHAT
+    cat <<EOF
+# Written by pcj-testserver for $1; see test/servers/README.md.
+hosts:
+  - $DOMAIN_NAME
+loglevel: info
+log_rotate_count: 0
+certfiles:
+  - $DIR/tls/server-full.pem
+ca_file: $DIR/tls/ca.pem
+auth_method: internal
+auth_password_format: plain
+s2s_access: none
+acme:
+  auto: false
+EOF
+}
+
+# An -eval that registers USERS (an Erlang list of {User, Password} binaries) on the domain and
+# then writes the results to READY; a refused registration halts the node with status 3.
+ejabberd_users_eval() { # USERS READY
+    cat <<EOF
+Users = $1,
+Results = [ejabberd_auth:try_register(U, <<"$DOMAIN_NAME">>, P) || {U, P} <- Users],
+case lists:all(fun(R) -> R =:= ok orelse R =:= {error, exists} end, Results) of
+    true -> ok = file:write_file("$2", io_lib:format("~p~n", [Results]));
+    false -> io:format("pcj-testserver: registering users failed: ~p~n", [Results]), halt(3)
+end.
+EOF
+}
+
+# ERL_LIBS: the directory holding ejabberd-VERSION (as ejabberdctl sets it).
+ejabberd_libs() {
+    local d
+    for d in /usr/lib/*/ejabberd-* /usr/lib/ejabberd-*; do
+        [[ -f $d/ebin/ejabberd.app ]] && echo "${d%/*}" && return 0
+    done
+    return 1
+}
+
+# Starts one ejabberd node, recorded as NAME, whose ejabberd.yml, mnesia/, home/, logs and
+# output are in D; EVAL runs once ejabberd has started. Further arguments: environment
+# assignments (VAR=VALUE) up to a "--", then more arguments for erl.
+ejabberd_erl_launch() { # NAME D EVAL [VAR=VALUE...] [-- ERL_ARG...]
+    local name=$1 d=$2 eval=$3 libs
+    shift 3
+    local -a vars=()
+    while (($#)) && [[ $1 != -- ]]; do
+        vars+=("$1")
+        shift
+    done
+    (($#)) && shift
+    libs=$(ejabberd_libs) || fail "ejabberd's Erlang library directory not found"
+    # +sbwt none: idle schedulers must not spin on a small CI machine.
+    launch "$name" "$d/ejabberd.out" env \
+        ERL_LIBS="$libs" EJABBERD_CONFIG_PATH="$d/ejabberd.yml" \
+        EJABBERD_LOG_PATH="$d/ejabberd.log" HOME="$d/home" \
+        ERL_CRASH_DUMP="$d/erl_crash.dump" "${vars[@]}" \
+        erl -noinput -noshell +sbwt none +sbwtdcpu none +sbwtdio none "$@" \
+        -mnesia dir "\"$d/mnesia\"" -s ejabberd -eval "$eval"
 }

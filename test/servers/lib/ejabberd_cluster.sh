@@ -19,14 +19,6 @@
 readonly CLUSTER_SPREAD_DOMAIN=spread.localhost
 readonly CLUSTER_LOAD_DOMAIN=load.localhost
 
-ejabberd_cluster_libs() {
-    local d
-    for d in /usr/lib/*/ejabberd-* /usr/lib/ejabberd-*; do
-        [[ -f $d/ebin/ejabberd.app ]] && echo "${d%/*}" && return 0
-    done
-    return 1
-}
-
 ejabberd_cluster_prepare() {
     local -a p
     read -r -a p <<<"$(free_ports 7)"
@@ -64,20 +56,8 @@ ejabberd_cluster_yml() {
     type: bare_source
     component_number: ${ENV[COMPONENT_NUMBER]}"
     fi
+    ejabberd_yml_head "one test run (node $i of 2)"
     cat <<EOF
-# Written by pcj-testserver for one test run (node $i of 2); see test/servers/README.md.
-hosts:
-  - $DOMAIN_NAME
-loglevel: info
-log_rotate_count: 0
-certfiles:
-  - $DIR/tls/server-full.pem
-ca_file: $DIR/tls/ca.pem
-auth_method: internal
-auth_password_format: plain
-s2s_access: none
-acme:
-  auto: false
 $balancing
 listen:
   - port: ${ENV[NODE${i}_C2S_PORT]}
@@ -108,15 +88,8 @@ EOF
 
 # The -eval of node 1: register the users, then say so.
 ejabberd_cluster_node1_eval() {
-    cat <<EOF
-Users = [list_to_binary("${ENV[USER_PREFIX]}" ++ integer_to_list(I))
-         || I <- lists:seq(1, ${ENV[USER_COUNT]})],
-Results = [ejabberd_auth:try_register(U, <<"$DOMAIN_NAME">>, <<"${ENV[PASSWORD]}">>) || U <- Users],
-case lists:all(fun(R) -> R =:= ok orelse R =:= {error, exists} end, Results) of
-    true -> ok = file:write_file("$DIR/node1.ready", io_lib:format("~p~n", [node()]));
-    false -> io:format("pcj-testserver: registering users failed: ~p~n", [Results]), halt(3)
-end.
-EOF
+    ejabberd_users_eval "[{list_to_binary(\"${ENV[USER_PREFIX]}\" ++ integer_to_list(I)),
+          <<\"${ENV[PASSWORD]}\">>} || I <- lists:seq(1, ${ENV[USER_COUNT]})]" "$DIR/node1.ready"
 }
 
 # The -eval of node 2: wait for node 1, join its cluster, check that both nodes run.
@@ -146,20 +119,12 @@ EOF
 }
 
 ejabberd_cluster_node_launch() { # I EVAL
-    local i=$1 eval=$2 libs
-    libs=$(ejabberd_cluster_libs) || fail "ejabberd's Erlang library directory not found"
-    local d=$DIR/node$i
-    # +sbwt none: idle schedulers must not spin on a small CI machine.
-    launch "node$i" "$d/ejabberd.out" env \
-        ERL_LIBS="$libs" EJABBERD_CONFIG_PATH="$d/ejabberd.yml" \
-        EJABBERD_LOG_PATH="$d/ejabberd.log" HOME="$d/home" \
-        ERL_CRASH_DUMP="$d/erl_crash.dump" ERL_EPMD_PORT="${ENV[EPMD_PORT]}" \
-        erl -noinput -noshell +sbwt none +sbwtdcpu none +sbwtdio none \
+    local i=$1
+    ejabberd_erl_launch "node$i" "$DIR/node$i" "$2" ERL_EPMD_PORT="${ENV[EPMD_PORT]}" -- \
         -sname "${ENV[NODE${i}_NAME]}" -setcookie "${ENV[COOKIE]}" \
         -kernel inet_dist_use_interface "{127,0,0,1}" \
         inet_dist_listen_min "${ENV[NODE${i}_DIST_PORT]}" \
-        inet_dist_listen_max "${ENV[NODE${i}_DIST_PORT]}" \
-        -mnesia dir "\"$d/mnesia\"" -s ejabberd -eval "$eval"
+        inet_dist_listen_max "${ENV[NODE${i}_DIST_PORT]}"
 }
 
 ejabberd_cluster_node_ready() { # I
