@@ -1,6 +1,6 @@
 // The `pcj` tool end to end, against a real Prosody started by the test: a message sent with
-// `pcj send` seen arriving by a concurrent `pcj watch --json`, config profiles, ping, and the
-// exit code of each kind of failure.
+// `pcj send` seen arriving by a concurrent `pcj watch` (JSON and text lines), config profiles,
+// ping, and the exit code of each kind of failure.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -149,6 +149,61 @@ TEST_CASE("tool: pcj send delivers a message that a concurrent pcj watch --json 
     CHECK(has("PCJ_STREAMEND")); // our </stream:stream>
     CHECK(has("PCJ_SHUTDOWN_FINISH"));
     CHECK_FALSE(has("PCJ_SOCKETFAIL"));
+}
+
+TEST_CASE("tool: pcj watch without --json prints one line per event: time, name, stanza",
+          "[tool]") {
+    TestServer s(ServerKind::prosody);
+    Child watch(client(s, {tool_path(), "watch"}), password(s));
+    // "2026-12-03T06:40:12.345Z PCJ_NODERECEIVED <presence …/>" once ready and available.
+    const auto event_of = [](const std::string& l) {
+        const auto space = l.find(' ');
+        REQUIRE(space == 24); // the time first: 2026-12-03T06:40:12.345Z
+        REQUIRE(l[23] == 'Z');
+        const auto end = l.find(' ', space + 1);
+        return l.substr(space + 1, end == std::string::npos ? end : end - space - 1);
+    };
+    REQUIRE(watch.wait_for_line([&](const std::string& l) { return event_of(l) == "PCJ_READY"; },
+                                20s));
+    REQUIRE(watch.wait_for_line(
+        [&](const std::string& l) {
+            return event_of(l) == "PCJ_NODERECEIVED" && l.find(" <presence") != std::string::npos;
+        },
+        10s));
+
+    // Two lines of text: the event is still one line, with the break as a character reference.
+    const std::string first = "plain " + std::to_string(::getpid());
+    const std::string body = first + "\nsecond line";
+    const Result sent = run_tool(
+        client(s, {"send", "--to", s.get("USER") + "@" + s.get("DOMAIN"), body}), password(s));
+    INFO(sent.err);
+    CHECK(sent.status == 0);
+    std::string line;
+    const bool arrived = watch.wait_for_line(
+        [&](const std::string& l) {
+            if (event_of(l) != "PCJ_NODERECEIVED" ||
+                l.find("<body>" + first + "&#10;second line</body>") == std::string::npos) {
+                return false;
+            }
+            line = l;
+            return true;
+        },
+        10s);
+    INFO(watch.out() << watch.err());
+    REQUIRE(arrived);
+    // The stanza is the rest of the line, whole: it parses back to the message sent.
+    const pcj::Node stanza = pcj::Node::parse(line.substr(line.find(" <") + 1));
+    CHECK(stanza.name() == "message");
+    REQUIRE(stanza.child("body") != nullptr);
+    CHECK(stanza.child("body")->text() == body);
+
+    watch.signal(SIGINT);
+    CHECK(watch.wait(15s) == 0);
+    bool finished = false;
+    for (const auto& l : watch.lines()) {
+        finished = finished || event_of(l) == "PCJ_SHUTDOWN_FINISH";
+    }
+    CHECK(finished);
 }
 
 TEST_CASE("tool: a profile of a config file is the whole connection, from --config or the "

@@ -190,7 +190,7 @@ int run_request(const Setup& setup, const Runner::Options& run, Request kind,
                 if (reply == nullptr) {
                     reply = e.node;
                 }
-                std::printf("%s\n", reply->to_string().c_str());
+                std::printf("%s\n", one_line(reply->to_string()).c_str());
                 std::fflush(stdout);
                 runner.finish(reply->attr("type") == "result" ? Exit::ok : Exit::failed);
             },

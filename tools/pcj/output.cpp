@@ -69,6 +69,14 @@ std::string json_line(const pcj::Event& e) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string one_line(std::string xml) {
+    for (std::size_t at = xml.find_first_of("\r\n"); at != std::string::npos;
+         at = xml.find_first_of("\r\n", at)) {
+        xml.replace(at, 1, xml[at] == '\n' ? "&#10;" : "&#13;");
+    }
+    return xml;
+}
+
 std::string text_line(const pcj::Event& e) {
     std::string line = now_utc() + " " + std::string(e.name);
     if (!e.xpath.empty()) {
@@ -78,7 +86,7 @@ std::string text_line(const pcj::Event& e) {
         line += " [" + e.reason->to_string() + "]";
     }
     if (e.node != nullptr) {
-        line += " " + masked(*e.node);
+        line += " " + one_line(masked(*e.node));
     }
     return line;
 }

@@ -15,7 +15,11 @@ bool noisy(std::string_view event);
 // for a filter match; the stanza with credentials masked.
 std::string json_line(const pcj::Event& e);
 
-// "TIME NAME [reason] XML".
+// "TIME NAME [reason] XML", on one line (see one_line).
 std::string text_line(const pcj::Event& e);
+
+// XML as written by Node, on one line: line breaks (only ever in text and attribute values)
+// become the character references &#10; and &#13;, which read back as the same characters.
+std::string one_line(std::string xml);
 
 } // namespace pcjtool
