@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "emitter.hpp"
+#include "lazy_deque.hpp"
 #include "pcj/config.hpp"
 #include "pcj/node.hpp"
 #include "pcj/outcome.hpp"
@@ -57,6 +58,8 @@ public:
     StreamManagement(uv_loop_s* loop, const Config& config, Emitter& emitter, StreamStack& stack);
     ~StreamManagement();
     void wire(Writer write, Requeue requeue);
+    // An idle connection's quiet timer: no stanza unacknowledged, no memory kept for them.
+    void trim() { unacked_.release_if_empty(); }
 
     // -- the core's two hooks --------------------------------------------------------------------
     // Whether a stanza written now would be kept until acknowledged (enabled, not resending,
@@ -134,7 +137,7 @@ private:
     std::uint32_t handled_ = 0; // stanzas received (h we report)
     std::uint32_t acked_ = 0;   // the server's last h
     unsigned since_request_ = 0;
-    std::deque<Unacked> unacked_;
+    LazyDeque<Unacked> unacked_;
     std::unique_ptr<Timer> timer_; // made at the first timed request
 };
 
