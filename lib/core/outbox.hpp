@@ -68,10 +68,12 @@ public:
     std::string request(Node node, Handler on_reply);
 
     const std::deque<Node>& queue() const { return queue_.view(); }
-    // An idle connection's quiet timer: the empty queue gives its memory back.
+    // An idle connection's quiet timer: the empty queue and the serialisation buffer (as
+    // large as the largest stanza written) give their memory back.
     void trim() {
         queue_.release_if_empty();
         slots_.release_if_empty();
+        std::string().swap(write_buffer_);
     }
     // XEP-0198: every stanza written is shown to stream management.
     void set_stream_management(StreamManagement* sm) { sm_ = sm; }

@@ -58,8 +58,14 @@ public:
     StreamManagement(uv_loop_s* loop, const Config& config, Emitter& emitter, StreamStack& stack);
     ~StreamManagement();
     void wire(Writer write, Requeue requeue);
-    // An idle connection's quiet timer: no stanza unacknowledged, no memory kept for them.
-    void trim() { unacked_.release_if_empty(); }
+    // An idle connection's quiet timer: no stanza unacknowledged, no memory kept for them (nor
+    // the request timer, made again at the next timed request).
+    void trim() {
+        unacked_.release_if_empty();
+        if (unacked_.empty() && timer_ && !timer_->active()) {
+            timer_.reset();
+        }
+    }
 
     // -- the core's two hooks --------------------------------------------------------------------
     // Whether a stanza written now would be kept until acknowledged (enabled, not resending,
