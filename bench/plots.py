@@ -96,13 +96,16 @@ def collect(s, med, login_ms, login_order):
             [(label, s[('recv', v)].rate, s[('recv', v)].cpu_rate)
              for v, label in RECV_SHORT if ('recv', v) in s])
     base = s.get(('filters', '0'))
-    d.block('filters', 'filters, stanzas/s, % of the no-filter rate (wall), (CPU)',
+    d.block('filters', 'filters, stanzas/s, % of the no-filter rate (wall), (CPU), stanzas/s by CPU',
             [(v, x.rate, 100 * x.rate / base.rate if base else None,
-              100 * base.cpu_us / x.cpu_us if base and x.cpu_us else None)
+              100 * base.cpu_us / x.cpu_us if base and x.cpu_us else None, x.cpu_rate)
              for v, x in ((v, s.get(('filters', v))) for v in ('0', '1', '10', '100', '1000')) if x])
     plain = s.get(('sendack', 'plain'))
-    d.block('send', 'path, stanzas/s (sink), % of the client\'s plain output() (wall)',
-            [(label, s[k].rate, 100 * s[k].rate / plain.rate if plain and k[0] == 'sendack' else None)
+    d.block('send', 'path, stanzas/s (sink), % of the client\'s plain output() (wall), stanzas/s '
+            'by CPU, % (CPU)',
+            [(label, s[k].rate, 100 * s[k].rate / plain.rate if plain and k[0] == 'sendack' else None,
+              s[k].cpu_rate, 100 * plain.cpu_us / s[k].cpu_us
+              if plain and k[0] == 'sendack' and s[k].cpu_us else None)
              for k, label in SEND_SHORT if k in s])
     rows = []
     for v in login_order:
