@@ -105,14 +105,22 @@ if (picture eq 'login') {
 
 if (picture eq 'idle') {
     set title 'Idle logged-in TLS connections held by one process: memory per connection'
-    set xlabel 'KB per connection (logarithmic; shorter is better)'
-    set logscale x
-    set xrange [5 : STATS_max * 4]
+    # Logarithmic when a peer's hundreds of KB stand beside pcj's tens.
+    wide = STATS_max > 200
+    x0 = wide ? 5 : 0
+    set xlabel wide ? 'KB per connection (logarithmic; shorter is better)' \
+                    : 'KB per connection (shorter is better)'
+    if (wide) {
+        set logscale x
+        set xrange [x0 : STATS_max * 4]
+    } else {
+        set xrange [x0 : STATS_max * 1.3]
+    }
     set arrow 1 from 24, graph 0 to 24, graph 1 nohead dt 2 lw 1.5 lc rgb red front
     set label 1 'target: 24 KB' at 24, graph 1 offset 0, 0.7 center tc rgb red front
-    plot data index picture using (sqrt(5 * $2)) : 0 : (5) : 2 : ($0 - 2 * b) : ($0) : ytic(1) \
+    plot data index picture using (($2 + x0) / 2) : 0 : (x0) : 2 : ($0 - 2 * b) : ($0) : ytic(1) \
              with boxxyerror lc rgb blue title 'RSS', \
-         data index picture using (sqrt(5 * $3)) : 0 : (5) : 3 : ($0) : ($0 + 2 * b) with boxxyerror lc rgb grey \
+         data index picture using (($3 + x0) / 2) : 0 : (x0) : 3 : ($0) : ($0 + 2 * b) with boxxyerror lc rgb grey \
              title 'heap in use', \
          data index picture using 2 : ($0 - b) : (sprintf(' %.1f KB', $2)) with labels left font ',11' notitle, \
          data index picture using 3 : ($0 + b) : (sprintf(' %.1f KB', $3)) with labels left font ',11' notitle
