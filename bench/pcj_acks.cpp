@@ -2,7 +2,7 @@
 // messages with outcome callbacks to the stanza source's c2s sink and waits for their end.
 //
 //   pcj_acks HOST PORT DOMAIN USER PASSWORD COUNT [--sm on|off] [--ack-every N]
-//            [--ack-after MS]
+//            [--ack-after MS] [--outcome on|off]
 //
 // Logs in without TLS (SASL PLAIN over plaintext is allowed for this), with XEP-0198 stream
 // management on (the default: Config::stream_management's defaults, ack_every 5, ack_after
@@ -11,6 +11,8 @@
 // `acked` with stream management, `sent` without — and the client then shuts down. Prints
 // "acks sm=… wall_seconds=… sent=… acked=… other=…", the stats line (CPU from READY to the
 // end) and, last, the count of final outcomes (`acked`, or `sent` without stream management).
+// `--outcome off` (only with `--sm off`) is the plain send path over the same connection:
+// output(node) without a callback, shutdown() after the last one, and the count output() took.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +37,7 @@ struct Sender {
     pcj::Component* component = nullptr;
     std::vector<pcj::Node> templates;
     bool sm = true;
+    bool outcome = true; // false: output(node), no callback (stream management off)
     std::size_t total = 0;
     std::size_t issued = 0;
     std::size_t sent = 0;
@@ -78,10 +81,17 @@ void on_idle(uv_idle_t* idle) {
     while (s->issued < end) {
         const pcj::Node& node = s->templates[s->issued % s->templates.size()];
         ++s->issued;
+        if (!s->outcome) {
+            s->component->output(node);
+            continue;
+        }
         s->component->output(node, [s](const pcj::Outcome& o) { on_outcome(*s, o); });
     }
     if (s->issued == s->total) {
         uv_idle_stop(idle); // no busy loop while the last acks arrive
+        if (!s->outcome) {
+            s->component->shutdown(); // writes what is buffered, then ends the stream
+        }
     }
 }
 
@@ -101,12 +111,19 @@ std::vector<pcj::Node> make_templates(const std::string& domain) {
 [[noreturn]] void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s HOST PORT DOMAIN USER PASSWORD COUNT [--sm on|off] [--ack-every N]\n"
-                 "          [--ack-after MS]\n",
+                 "          [--ack-after MS] [--outcome on|off]\n",
                  argv0);
     std::exit(2);
 }
 
-pcj::Config make_config(int argc, char** argv) {
+bool on_off(const char* value, const char* argv0) {
+    if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) {
+        usage(argv0);
+    }
+    return std::strcmp(value, "on") == 0;
+}
+
+pcj::Config make_config(int argc, char** argv, bool& outcome) {
     pcj::Config config;
     config.connection_type = pcj::ConnectionType::XMPP;
     config.ip = argv[1];
@@ -123,8 +140,10 @@ pcj::Config make_config(int argc, char** argv) {
             usage(argv[0]);
         }
         const char* value = argv[i + 1];
-        if (opt == "--sm" && (std::strcmp(value, "on") == 0 || std::strcmp(value, "off") == 0)) {
-            config.stream_management.enabled = std::strcmp(value, "on") == 0;
+        if (opt == "--sm") {
+            config.stream_management.enabled = on_off(value, argv[0]);
+        } else if (opt == "--outcome") {
+            outcome = on_off(value, argv[0]);
         } else if (opt == "--ack-every") {
             config.stream_management.ack_every = static_cast<unsigned>(std::atoi(value));
         } else if (opt == "--ack-after") {
@@ -142,9 +161,13 @@ int main(int argc, char** argv) {
     if (argc < 7) {
         usage(argv[0]);
     }
-    const pcj::Config config = make_config(argc, argv);
     Sender sender;
+    const pcj::Config config = make_config(argc, argv, sender.outcome);
     sender.sm = config.stream_management.enabled;
+    if (!sender.outcome && sender.sm) {
+        std::fprintf(stderr, "pcj_acks: --outcome off needs --sm off\n");
+        return 2;
+    }
     sender.total = std::strtoull(argv[6], nullptr, 10);
     try {
         pcj::Component component(config);
@@ -183,7 +206,7 @@ int main(int argc, char** argv) {
         std::printf("acks sm=%s wall_seconds=%.6f sent=%zu acked=%zu other=%zu\n",
                     sender.sm ? "on" : "off", wall, sender.sent, sender.acked, sender.other);
         bench::print_stats(cpu);
-        std::printf("%zu\n", final_count(sender));
+        std::printf("%zu\n", sender.outcome ? final_count(sender) : sender.issued);
         return 0;
     } catch (const pcj::Error& e) {
         std::fprintf(stderr, "pcj_acks: %s\n", e.what());

@@ -7,9 +7,13 @@
 # Results TSV, one line per run: scenario, variant, round, stanzas, seconds, rate, client CPU
 # seconds, client peak RSS (KiB), client count, expected count, extra "key=value" fields.
 import argparse
+import os
 import re
 import statistics
 import sys
+
+import plots
+from report_callgrind import callgrind_table, dso_split
 
 RECV_ORDER = ['read-only', 'libxml2-sax', 'pcj', 'libstrophe', 'gloox', 'slixmpp']
 RECV_LABEL = {
@@ -20,24 +24,6 @@ RECV_LABEL = {
     'gloox': 'gloox (C++, MessageHandler)',
     'slixmpp': 'slixmpp (Python, StanzaPath handler)',
 }
-
-
-def dso_split(name, count):
-    """Sums callgrind_annotate's per-function self cost by shared object."""
-    total = 0
-    by_dso = {}
-    for line in sys.stdin:
-        m = re.match(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+PROGRAM TOTALS', line)
-        if m:
-            total = int(m.group(1).replace(',', ''))
-            continue
-        m = re.match(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+\S.*\[(.+?)\]\s*$', line)
-        if m:
-            dso = m.group(2).rsplit('/', 1)[-1]
-            dso = re.sub(r'\.so[.\d]*$', '', dso)
-            by_dso[dso] = by_dso.get(dso, 0) + int(m.group(1).replace(',', ''))
-    parts = ';'.join('%s=%d' % kv for kv in sorted(by_dso.items(), key=lambda kv: -kv[1]))
-    print('%s\t%s\t%d\t%s' % (name, count, total, parts))
 
 
 def read_results(path):
@@ -161,6 +147,8 @@ def other_tables(s):
                    '| pcj, %s messages | %s | %s | %s | %d (%s–%s) |' % (
                        fmt_rate(x.runs[0]['stanzas']), fmt_rate(x.rate), fmt_us(x.cpu_us),
                        fmt_mb(x.rss), x.n, fmt_rate(x.lo), fmt_rate(x.hi)))
+    if sendack_table(s):
+        out.append(sendack_table(s))
     x = s.get(('rts', 'pcj'))
     if x:
         req_us = med([float(r['extra'].get('request_cpu', 0)) / r['stanzas'] * 1e6 for r in x.runs])
@@ -186,6 +174,29 @@ def other_tables(s):
                        ' | '.join(fmt_mb(med(points[k])) for k in keys),
                        fmt_rate(keys[0]), fmt_rate(keys[-1]), 100 * (last - first) / first))
     return '\n\n'.join(out)
+
+SENDACK_ORDER = [('plain', 'pcj, output(): no outcome, no stream management'),
+                 ('outcome', 'pcj, output(node, callback): per-stanza outcome'),
+                 ('outcome+sm5', 'pcj, outcome + XEP-0198 acks, `ack_every` 5 (default)'),
+                 ('outcome+sm50', 'pcj, outcome + XEP-0198 acks, `ack_every` 50')]
+
+
+def sendack_table(s):
+    plain = s.get(('sendack', 'plain'))
+    rows = ['| send as an XMPP client (c2s sink, no TLS) | stanzas/s (sink\'s clock) | CPU µs/stanza '
+            '| % of plain output(): wall / CPU | `<r/>` answered | peak RSS | runs (rate range) |',
+            '|---|---:|---:|---:|---:|---:|---|']
+    for v, label in SENDACK_ORDER:
+        x = s.get(('sendack', v))
+        if x is None:
+            continue
+        requests = med([int(r['extra']['requests']) for r in x.runs if 'requests' in r['extra']])
+        rows.append('| %s | %s | %s | %s / %s | %s | %s | %d (%s–%s) |' % (
+            label, fmt_rate(x.rate), fmt_us(x.cpu_us), ratio(x.rate, plain.rate if plain else None, True),
+            ratio(plain.cpu_us if plain else None, x.cpu_us, True), fmt_rate(requests),
+            fmt_mb(x.rss), x.n, fmt_rate(x.lo), fmt_rate(x.hi)))
+    return '\n'.join(rows) if len(rows) > 2 else ''
+
 
 LOGIN_ORDER = ['pcj, CA file', 'pcj, system store', 'libstrophe, CA file',
                'libstrophe, system store', 'slixmpp, CA file']
@@ -281,6 +292,10 @@ def targets(s):
     x = s.get(('send', 'pcj'))
     if x:
         add('send ≥ 1,000,000 stanzas/s', x.rate, x.cpu_rate, 1e6, rate)
+    plain, acks = s.get(('sendack', 'plain')), s.get(('sendack', 'outcome+sm5'))
+    if plain and acks:
+        add('send with per-stanza outcome and XEP-0198 acks (default cadence) ≥ 90 % of plain '
+            'output(), same c2s sink', acks.rate / plain.rate, plain.cpu_us / acks.cpu_us, 0.9, pct)
     x = s.get(('rts', 'pcj'))
     if x:
         rep = med([float(r['extra'].get('reply_cpu', 0)) / r['stanzas'] for r in x.runs])
@@ -331,52 +346,6 @@ def login_targets(s, rows):
         rows.append('| a reconnect reusing the salted password ≤ 3 ms CPU | not measured | | — |')
 
 
-def callgrind_table(path):
-    runs = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                cols = line.rstrip('\n').split('\t')
-                if len(cols) == 4 and cols[2].isdigit():
-                    dsos = dict((k, int(v)) for k, v in (p.split('=') for p in cols[3].split(';') if p))
-                    runs.setdefault(cols[0], []).append((int(cols[1]), int(cols[2]), dsos))
-    except OSError:
-        return ''
-    rows = ['| client | instructions per stanza | of which libxml2 / expat | libc (malloc, free, '
-            'memcpy…) | libstdc++ | the library itself | other libraries |',
-            '|---|---:|---:|---:|---:|---:|---:|']
-    per = {}
-    for name in ('libxml2-sax', 'pcj', 'libstrophe'):
-        pts = sorted(runs.get(name, []))
-        if len(pts) < 2:
-            continue
-        (n1, t1, d1), (n2, t2, d2) = pts[0], pts[-1]
-        dn = n2 - n1
-        total = (t2 - t1) / dn
-        per[name] = total
-
-        def part(*keys):
-            return sum(d2.get(k, 0) - d1.get(k, 0) for k in keys) / dn
-        parser = part('libxml2', 'libexpat')
-        libc = part('libc')
-        cxx = part('libstdc++')
-        own = part('libpcj', 'libstrophe', 'sax_limit', 'pcj_recv', 'strophe_recv')
-        rows.append('| %s | %s | %s | %s | %s | %s | %s |' % (
-            name, fmt_rate(total), fmt_rate(parser), fmt_rate(libc), fmt_rate(cxx), fmt_rate(own),
-            fmt_rate(total - parser - libc - cxx - own)))
-    if len(rows) == 2:
-        return ''
-    text = '\n'.join(rows)
-    if 'pcj' in per and 'libxml2-sax' in per:
-        text += ('\n\npcj executes %.2f× the instructions of the bare SAX parser per stanza '
-                 '(%.0f %% of the limit by this measure)' % (per['pcj'] / per['libxml2-sax'],
-                                                             100 * per['libxml2-sax'] / per['pcj']))
-        if 'libstrophe' in per:
-            text += ', and libstrophe %.2f× those of pcj' % (per['libstrophe'] / per['pcj'])
-        text += '.'
-    return text
-
-
 def read_kv(path):
     kv = {}
     with open(path) as f:
@@ -417,6 +386,8 @@ def write_doc(args, s, m, tables):
 
 Generated by `bench/run.sh` on {m.get('date', '?')} (pcj {m.get('commit', '?')}). Do not edit by
 hand: rerun the script. The analysis at the end is kept in `bench/analysis.md`.
+
+{('## At a glance' + chr(10) + chr(10) + 'Drawn by gnuplot from `img/benchmarks.dat`, which holds the medians the tables below are made of.' + chr(10) + chr(10) + tables['pictures']) if tables['pictures'] else ''}
 
 ## Machine and method
 
@@ -460,7 +431,14 @@ event with its own subscriber.
 
 {tables['filters']}
 
-## Send, return_to_sender, memory (scenarios 4, 3, 7)
+## Send, return_to_sender, memory (scenarios 4, 8, 3, 7)
+
+Scenario 4 sends as a component to the source's sink (`pcj_send`). Scenario 8 sends the same
+messages as an XMPP client (`pcj_acks`, SASL PLAIN without TLS) to the source's c2s sink
+(`stanza_source --mode c2s`, which answers every `<r/>` at once): plain `output(node)`, then
+`output(node, callback)` with a per-stanza outcome, then with XEP-0198 stream management on as
+well, where the run ends when the last stanza is `acked`. Its rate is on the sink's clock, from
+the bind result to the client's stream end.
 
 {tables['other']}
 
@@ -522,9 +500,11 @@ Programs (built in `build-bench/bench/`), each usable alone:
   succeeded last
 - `pcj_idle HOST PORT DOMAIN USER:PASS[,…] M CAFILE HOLD_SECONDS [--mech M]`, and
   `strophe_idle`: M logged-in connections in one process, RSS per connection and CPU per login
-- `pcj_acks HOST PORT DOMAIN USER PASSWORD COUNT [--sm on|off] [--ack-every N] [--ack-after MS]`
-  and `strophe_acks HOST PORT JID PASSWORD COUNT [--sm on|off]`, against `--mode c2s --sm`: what
-  stream-management acks cost on the send path (`bench/acks.sh`, doc/unattended.md)
+- `pcj_acks HOST PORT DOMAIN USER PASSWORD COUNT [--sm on|off] [--ack-every N] [--ack-after MS]
+  [--outcome on|off]` and `strophe_acks HOST PORT JID PASSWORD COUNT [--sm on|off]`, against
+  `--mode c2s --sm`: what per-stanza outcomes and stream-management acks cost on the send path
+  (scenario 8; `bench/acks.sh`, doc/unattended.md)
+- `bench/plots.gp`: the pictures, from the data file `report.py --plots DIR` writes
 
 CI runs only `meson test --suite bench` (bench/smoke.sh): the receive, send and
 return_to_sender programs, the SAX limit and `pcj_acks` (without stream management and with
@@ -561,6 +541,7 @@ def main():
     ap.add_argument('--notes')
     ap.add_argument('--analysis')
     ap.add_argument('--doc')
+    ap.add_argument('--plots', help='directory for the gnuplot data file and the SVG pictures')
     args = ap.parse_args()
     if args.dso_split:
         dso_split(*args.dso_split)
@@ -571,6 +552,16 @@ def main():
     tables = {'recv': recv_table(s), 'filters': filter_table(s), 'other': other_tables(s),
               'login': login_tables(s), 'idle': idle_table(s),
               'targets': targets(s), 'callgrind': callgrind_table(args.callgrind) if args.callgrind else ''}
+    tables['pictures'] = ''
+    if args.plots:
+        data = plots.collect(s, med, login_ms, LOGIN_ORDER)
+        done, problem = plots.draw(data, args.plots, os.path.dirname(os.path.abspath(__file__)))
+        tables['pictures'] = plots.markdown(done, args.doc or '.', args.plots)
+        print('drew %s in %s%s' % (', '.join(n + '.svg' for n, _ in done) or 'nothing', args.plots,
+                                   '; ' + problem if problem else ''))
+        if problem and args.notes:
+            with open(args.notes, 'a') as f:
+                f.write(problem + '\n')
     print('\n## Receive, %s stanzas, medians of %s rounds\n' % (m.get('counts', '?'), m.get('runs', '?')))
     for key in ('recv', 'callgrind', 'filters', 'other', 'login', 'idle', 'targets'):
         if tables[key]:

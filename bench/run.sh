@@ -1,17 +1,19 @@
 #!/bin/bash
 # run.sh: pcj's benchmarks side by side with the peers, in one run; prints one table and writes
-# doc/benchmarks.md.
+# doc/benchmarks.md, with its pictures (SVG, drawn by gnuplot) in doc/img/.
 #
 #   bench/run.sh [--runs N] [--quick] [--no-apt] [--no-callgrind] [--no-login] [--build DIR]
 #                [--doc FILE]
 #
-# Installs the peers' Debian packages (libstrophe-dev, libgloox-dev, python3-slixmpp; skipped
-# with --no-apt or when not root), configures DIR (default build-bench) as a release build,
+# Installs the peers' Debian packages (libstrophe-dev, libgloox-dev, python3-slixmpp) and
+# gnuplot-nox for the pictures (skipped with --no-apt or when not root), configures DIR (default build-bench) as a release build,
 # builds the benchmark programs, then runs every scenario with the clients alternated inside each
 # round (N rounds, default 5) and takes medians. Each run starts its own stanza_source; the
 # source measures the rate, each client reports its CPU time (from its ready event to its end)
 # and peak RSS. The login scenario starts a throwaway Prosody (test/servers/pcj-testserver) on
-# 127.0.0.1. --quick: one round on small counts, to try the script. Takes 5-7 minutes.
+# 127.0.0.1. --quick: one round on small counts, to try the script. Takes 6-8 minutes.
+# The pictures are drawn by bench/plots.gp from the gnuplot data file report.py writes from the
+# same medians as the tables (doc/img/benchmarks.dat, beside the SVGs).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -42,11 +44,13 @@ note() { echo "$*" | tee -a "$notes" >&2; }
 
 # -- peers' packages --------------------------------------------------------------------------
 if [ "$apt" = 1 ] && [ "$(id -u)" = 0 ]; then
-    echo "== apt-get: libstrophe-dev libgloox-dev python3-slixmpp" >&2
+    echo "== apt-get: libstrophe-dev libgloox-dev python3-slixmpp gnuplot-nox" >&2
     apt-get update -qq >/dev/null 2>&1 || note "apt-get update failed; using what is installed"
-    for pkg in libstrophe-dev libgloox-dev python3-slixmpp; do
+    for pkg in libstrophe-dev libgloox-dev python3-slixmpp gnuplot-nox; do
         if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null 2>&1; then
-            note "package $pkg could not be installed: its client is skipped"
+            what="its client is skipped"
+            [ "$pkg" = gnuplot-nox ] && what="the pictures are not redrawn"
+            note "package $pkg could not be installed: $what"
         fi
     done
 fi
@@ -60,7 +64,7 @@ reconfigure=()
 meson setup "${reconfigure[@]}" "$build" -Dbuildtype=release >"$work/setup.log" 2>&1 ||
     { cat "$work/setup.log"; exit 1; }
 targets=(bench/stanza_source bench/pcj_recv bench/pcj_send bench/pcj_rts bench/sax_limit bench/pcj_login
-    bench/pcj_idle)
+    bench/pcj_idle bench/pcj_acks)
 have_strophe=0 have_gloox=0 have_slixmpp=0
 grep -q 'build bench/strophe_recv:' "$build/build.ninja" &&
     { targets+=(bench/strophe_recv bench/strophe_login bench/strophe_idle); have_strophe=1; }
@@ -73,8 +77,11 @@ ninja -C "$build" "${targets[@]}" >"$work/build.log" 2>&1 || { tail -30 "$work/b
 bin=$build/bench
 
 # -- one measured run -------------------------------------------------------------------------
-# measure SCENARIO VARIANT ROUND "SOURCE ARGS" CLIENT...  (the client gets HOST PORT DOMAIN SECRET
-# inserted after its program name, then the rest of its arguments)
+# measure SCENARIO VARIANT ROUND "SOURCE ARGS" CLIENT...  (the client gets HOST PORT and
+# $client_login — DOMAIN SECRET for a component, DOMAIN USER PASSWORD for the c2s sink — inserted
+# after its program name, then the rest of its arguments)
+component_login="bench.localhost secret" c2s_login="bench.localhost bench secret"
+client_login=$component_login
 measure() {
     local scenario=$1 variant=$2 round=$3 source_args=$4
     shift 4
@@ -85,9 +92,9 @@ measure() {
     "$bin/stanza_source" $source_args --port-file "$work/port" --timeout 120 >"$work/source.out" 2>"$work/source.err" &
     local source_pid=$!
     for _ in $(seq 1000); do [ -s "$work/port" ] && break; sleep 0.005; done
-    # $prog may be two words (python3 and the script).
+    # $prog may be two words (python3 and the script), $client_login two or three.
     # shellcheck disable=SC2086
-    timeout 150 $prog 127.0.0.1 "$(cat "$work/port")" bench.localhost secret "$@" \
+    timeout 150 $prog 127.0.0.1 "$(cat "$work/port")" $client_login "$@" \
         >"$work/client.out" 2>"$work/client.err"
     local rc=$?
     wait "$source_pid"
@@ -100,8 +107,9 @@ measure() {
     cpu=$(grep -o 'cpu_seconds=[^ ]*' "$work/client.out" | cut -d= -f2)
     rss=$(grep -o 'peak_rss_kb=[^ ]*' "$work/client.out" | cut -d= -f2)
     count=$(tail -n 1 "$work/client.out")
-    extra=$(grep -E '^(rss_at|rts|filters) ' "$work/client.out" | tr '\n' ' ')
+    extra=$(grep -E '^(rss_at|rts|filters|acks) ' "$work/client.out" | tr '\n' ' ')
     extra="$extra source_cpu=$(field source_cpu) request_seconds=$(field request_seconds)"
+    [ "$scenario" = sendack ] && extra="$extra requests=$(field requests)"
     if [ $rc -ne 0 ] || [ $src_rc -ne 0 ]; then
         note "run failed: $scenario $variant round $round (client rc=$rc, source rc=$src_rc): $(tail -n 2 "$work/client.err" "$work/source.err" | tr '\n' ' ')"
         return
@@ -110,6 +118,8 @@ measure() {
     # read()-only limit reports bytes, not messages).
     [ "$scenario" = rts ] && expected=$stanzas
     [ "$variant" = read-only ] && expected=$count
+    # The c2s sink counts what it received, the client its final outcomes: both must be N.
+    [ "$scenario" = sendack ] && [ "$expected" != "$NS" ] && expected="$NS (the sink counted $expected)"
     if [ "$count" != "$expected" ]; then
         note "run rejected: $scenario $variant round $round counted $count, expected $expected"
         return
@@ -145,6 +155,14 @@ for round in $(seq "$runs"); do
     # Scenario 4: send to the sink. Scenario 3: return_to_sender, answered in random order.
     measure send pcj "$round" "--mode sink" "$bin/pcj_send" "$NS"
     measure rts pcj "$round" "--mode rts --count $NR" "$bin/pcj_rts" "$NR"
+    # Scenario 8: the send path as an XMPP client (c2s sink, no TLS): plain output(), then with a
+    # per-stanza outcome, then with XEP-0198 acks as well (the default cadence, and every 50).
+    client_login=$c2s_login
+    measure sendack plain "$round" "--mode c2s" "$bin/pcj_acks" "$NS" --sm off --outcome off
+    measure sendack outcome "$round" "--mode c2s" "$bin/pcj_acks" "$NS" --sm off
+    measure sendack outcome+sm5 "$round" "--mode c2s --sm" "$bin/pcj_acks" "$NS"
+    measure sendack outcome+sm50 "$round" "--mode c2s --sm" "$bin/pcj_acks" "$NS" --ack-every 50
+    client_login=$component_login
 done
 # Scenario 7: RSS after 200k and 2M stanzas (3 runs; RSS hardly varies).
 for round in 1 2 3; do
@@ -321,5 +339,5 @@ fi
     echo "version_prosody=$(dpkg-query -W -f '${Version}' prosody 2>/dev/null)"
 } >"$work/machine.txt"
 /usr/bin/python3 "$here/report.py" --results "$results" --callgrind "$cg" --machine "$work/machine.txt" \
-    --notes "$notes" --analysis "$here/analysis.md" --doc "$doc"
+    --notes "$notes" --analysis "$here/analysis.md" --doc "$doc" --plots "$(dirname "$doc")/img"
 echo "(raw results in $work)" >&2

@@ -54,6 +54,8 @@ run "pcj send" both:$N --mode sink -- "$send_bin" $H @PORT@ $D $S $N
 run "pcj return_to_sender" $N --mode rts --count $N -- "$rts_bin" $H @PORT@ $D $S $N
 run "libxml2 SAX limit" $N --count $N -- "$sax_bin" $H @PORT@ $D $S
 # The c2s sink: pcj_acks prints the stanzas acknowledged (or sent, without stream management).
+run "pcj send as a client, no outcome" both:$N --mode c2s -- \
+    "$acks_bin" $H @PORT@ $D bench $S $N --sm off --outcome off
 run "pcj acks, no stream management" both:$N --mode c2s -- "$acks_bin" $H @PORT@ $D bench $S $N --sm off
 run "pcj acks, ack_every 5" both:$N --mode c2s --sm -- "$acks_bin" $H @PORT@ $D bench $S $N
 run "pcj acks, ack_every 50" both:$N --mode c2s --sm -- "$acks_bin" $H @PORT@ $D bench $S $N --ack-every 50

@@ -101,6 +101,11 @@ ComponentImpl::ComponentImpl(Config config, uv_loop_t* loop)
       lifecycle_(loop_, config_, emitter_, graveyard_,
                  ConnectionParts{stack_, records_, tracker_, outbox_, session_, sm_}) {
     stack_.set_listeners(lifecycle_, router_);
+    // An idle connection keeps no memory for empty queues (lib/core/lazy_deque.hpp).
+    stack_.set_quiet_hook([this] {
+        outbox_.trim();
+        sm_.trim();
+    });
     wire_stream_management();
     door_ = std::make_unique<Door>(loop_, [this](std::vector<Door::Task>& tasks) {
         // One guard per task: a task that throws is logged, and the next ones still run.

@@ -20,6 +20,7 @@
 #include "emitter.hpp"
 #include "envelope.hpp"
 #include "graveyard.hpp"
+#include "lazy_deque.hpp"
 #include "pcj/config.hpp"
 #include "pcj/node.hpp"
 #include "pcj/outcome.hpp"
@@ -66,7 +67,14 @@ public:
     // ProtocolHost::request(): tracked as internal, PCJ_RTS_START, then written now.
     std::string request(Node node, Handler on_reply);
 
-    const std::deque<Node>& queue() const { return queue_; }
+    const std::deque<Node>& queue() const { return queue_.view(); }
+    // An idle connection's quiet timer: the empty queue and the serialisation buffer (as
+    // large as the largest stanza written) give their memory back.
+    void trim() {
+        queue_.release_if_empty();
+        slots_.release_if_empty();
+        std::string().swap(write_buffer_);
+    }
     // XEP-0198: every stanza written is shown to stream management.
     void set_stream_management(StreamManagement* sm) { sm_ = sm; }
     std::size_t queued_bytes() const { return queued_bytes_; }
@@ -102,8 +110,8 @@ private:
     SessionKeeper& session_;
     const Lifecycle& lifecycle_;
     std::string content_ns_; // the namespace stanzas are written in
-    std::deque<Node> queue_;
-    std::deque<Slot> slots_; // one per queue_ entry
+    LazyDeque<Node> queue_;
+    LazyDeque<Slot> slots_; // one per queue_ entry
     std::size_t queued_bytes_ = 0;
     bool sizes_needed_;     // a byte limit or a byte rate is set
     TokenBucket bucket_;    // no limit unless Config::rate_limit says so

@@ -4,10 +4,10 @@
 // a receiver remembering what it saw turns that into once.
 #pragma once
 #include <cstddef>
-#include <deque>
 #include <string>
 #include <unordered_set>
 
+#include "lazy_deque.hpp"
 #include "pcj/node.hpp"
 
 namespace pcj::detail {
@@ -46,7 +46,7 @@ public:
 
 private:
     std::size_t window_;
-    std::deque<std::string> order_; // oldest first
+    LazyDeque<std::string> order_; // oldest first; no memory while the window is unused
     std::unordered_set<std::string> seen_;
 };
 

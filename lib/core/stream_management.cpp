@@ -239,8 +239,7 @@ void StreamManagement::on_closed() {
 
 void StreamManagement::drop_unacked(const std::string& text) {
     const Reason why{"stream-management", 0, "unacknowledged", text};
-    std::deque<Unacked> gone;
-    gone.swap(unacked_);
+    std::deque<Unacked> gone = unacked_.take();
     for (Unacked& u : gone) {
         if (u.handler) {
             u.handler(Outcome{Delivery::dropped, why, std::chrono::milliseconds(0)});
@@ -293,7 +292,7 @@ void StreamManagement::resume_failed(const Node* failed) {
     }
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());
-    for (auto& u : unacked_) {
+    for (auto& u : unacked_.get()) {
         if (std::optional<Node> node = revive(u)) {
             back.emplace_back(std::move(*node), std::move(u.handler));
         }

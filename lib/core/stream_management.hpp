@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "emitter.hpp"
+#include "lazy_deque.hpp"
 #include "pcj/config.hpp"
 #include "pcj/node.hpp"
 #include "pcj/outcome.hpp"
@@ -57,6 +58,14 @@ public:
     StreamManagement(uv_loop_s* loop, const Config& config, Emitter& emitter, StreamStack& stack);
     ~StreamManagement();
     void wire(Writer write, Requeue requeue);
+    // An idle connection's quiet timer: no stanza unacknowledged, no memory kept for them (nor
+    // the request timer, made again at the next timed request).
+    void trim() {
+        unacked_.release_if_empty();
+        if (unacked_.empty() && timer_ && !timer_->active()) {
+            timer_.reset();
+        }
+    }
 
     // -- the core's two hooks --------------------------------------------------------------------
     // Whether a stanza written now would be kept until acknowledged (enabled, not resending,
@@ -134,7 +143,7 @@ private:
     std::uint32_t handled_ = 0; // stanzas received (h we report)
     std::uint32_t acked_ = 0;   // the server's last h
     unsigned since_request_ = 0;
-    std::deque<Unacked> unacked_;
+    LazyDeque<Unacked> unacked_;
     std::unique_ptr<Timer> timer_; // made at the first timed request
 };
 

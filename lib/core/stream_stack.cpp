@@ -231,6 +231,9 @@ void StreamStack::on_quiet_timer() {
         return;
     }
     xml_->trim();
+    if (quiet_hook_) {
+        quiet_hook_();
+    }
 }
 
 // -- bytes out --------------------------------------------------------------------------------

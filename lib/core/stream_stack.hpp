@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -74,6 +75,9 @@ public:
     void on_disconnected();
     // The peer answers a new stream header with a new stream: parse it from a clean state.
     void restart_parser() { xml_->reset(); }
+    // Called by the quiet timer after it trimmed the parser (no data for a whole period), so
+    // that the owners above give back what an idle connection does not use; set once.
+    void set_quiet_hook(std::function<void()> hook) { quiet_hook_ = std::move(hook); }
 
     // Plaintext out: through TLS when it is up, net::WRITE after.
     void send(std::string_view bytes);
@@ -126,6 +130,7 @@ private:
     // made at the first read, re-armed at most once per period, never per read.
     std::unique_ptr<Timer> quiet_timer_;
     bool fed_since_quiet_check_ = false;
+    std::function<void()> quiet_hook_;
 
     std::chrono::steady_clock::time_point last_received_{};
     std::uint64_t plain_read_ = 0;     // bytes handed to the parser on this connection

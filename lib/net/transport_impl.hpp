@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "dial_plan.hpp"
+#include "lazy_deque.hpp"
 #include "resolver.hpp"
 #include "transport.hpp"
 
@@ -199,7 +200,7 @@ struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
     std::vector<DialTarget> targets_;
     std::size_t next_target_ = 0;
     bool looking_up_ = false;
-    std::deque<Candidate> candidates_;
+    LazyDeque<Candidate> candidates_; // no memory once connected
     std::vector<Attempt> attempts_;
     std::uint64_t next_attempt_id_ = 0;
     bool stagger_due_ = true; // the attempt delay since the last attempt started has passed

@@ -152,6 +152,10 @@ bool XmlStream::Impl::trim() {
         return false;
     retire_parser();
     release_storage();
+    // Keyed by the retired parser's dictionary, so never looked up again (start_parser() clears
+    // it): an idle stream keeps neither the cache nor the namespace strings only it holds.
+    std::vector<CachedNs>().swap(namespaces);
+    uncached_ns.reset();
     stanza_bytes = 0;
     stopped = false;
     parked = true;

@@ -189,6 +189,9 @@ void Negotiation::on_sasl(const Node& node) {
         // router's DIGEST-MD5 rspauth).
         authenticated_ = true;
         phase_ = Phase::negotiating;
+        // The exchange is over: its SASL session (≈ 1 KB, with the password's material) would
+        // otherwise stay for the whole life of the connection.
+        sasl_.reset();
         if (announce(ev::AUTHSUCCESS)) {
             host_.send_stream_header(); // RFC 6120 §6.4.6: restart the stream
         }
