@@ -5,43 +5,16 @@
 #include <algorithm>
 #include <cstring>
 
-namespace pcj::detail {
+#include "node_access.hpp"
 
-namespace {
+namespace pcj::detail {
 
 bool is_content_ns(std::string_view ns) {
     return ns.empty() || ns == "jabber:client" || ns == "jabber:server" ||
            ns == "jabber:component:accept";
 }
 
-bool has_nul(std::string_view s) {
-    return std::memchr(s.data(), '\0', s.size()) != nullptr;
-}
-
-// The document built for libxml2 puts an element in its pcj::Node's namespace unless the node
-// declares its own prefix otherwise (xmlns:p with another URI) or uses the prefixes xml or
-// xmlns, which libxml2 will not bind.
-bool plain_element(const Node& e) {
-    if (e.name().empty() || has_nul(e.name()) || has_nul(e.ns()))
-        return false;
-    const std::string_view prefix = e.prefix();
-    for (const auto& [name, value] : e.attributes()) {
-        if (has_nul(name) || has_nul(value))
-            return false;
-        if (!prefix.empty() && !is_content_ns(e.ns()) && name.size() == prefix.size() + 6 &&
-            name.starts_with("xmlns:") && name.ends_with(prefix) && !value.empty() &&
-            value != e.ns())
-            return false;
-    }
-    if (!is_content_ns(e.ns()) && (prefix == "xml" || prefix == "xmlns"))
-        return false;
-    for (const Node& c : e.children())
-        if (!c.is_text() && !plain_element(c))
-            return false;
-    return true;
-}
-
-bool matches(const Node& e, const ElemTest& t) {
+bool element_matches(const Node& e, const ElemTest& t) {
     if (e.is_text())
         return false;
     if (!t.local.empty() && e.local_name() != t.local)
@@ -55,6 +28,39 @@ bool matches(const Node& e, const ElemTest& t) {
         return true;
     }
     return false;
+}
+
+namespace {
+
+bool has_nul(std::string_view s) {
+    return std::memchr(s.data(), '\0', s.size()) != nullptr;
+}
+
+// The document built for libxml2 puts an element in its pcj::Node's namespace unless the node
+// declares its own prefix otherwise (xmlns:p with another URI) or uses the prefixes xml or
+// xmlns, which libxml2 will not bind. The document takes an element's local name after the first
+// colon, as Node::local_name() does except for a name that starts or ends with one. Text with a
+// NUL byte would be cut short there in the document.
+bool plain_element(const Node& e) {
+    if (e.name().empty() || has_nul(e.name()) || has_nul(e.ns()) || e.name().front() == ':' ||
+        e.name().back() == ':')
+        return false;
+    const std::string_view prefix = e.prefix();
+    for (const auto& [name, value] : e.attributes()) {
+        if (has_nul(name) || has_nul(value))
+            return false;
+        if (!prefix.empty() && !is_content_ns(e.ns()) && name.size() == prefix.size() + 6 &&
+            name.starts_with("xmlns:") && name.ends_with(prefix) && !value.empty() &&
+            value != e.ns())
+            return false;
+    }
+    if (!is_content_ns(e.ns()) && (prefix == "xml" || prefix == "xmlns"))
+        return false;
+    for (const Node& c : e.children()) {
+        if (c.is_text() ? has_nul(NodeAccess::text(c)) : !plain_element(c))
+            return false;
+    }
+    return true;
 }
 
 // Namespace declarations are not attributes in the XPath data model.
@@ -74,10 +80,10 @@ const std::string* first_attr(const Node& e, std::string_view name) {
 bool holds(const Atom& a, const Node& s) {
     switch (a.kind) {
     case Atom::Kind::root:
-        return matches(s, a.test);
+        return element_matches(s, a.test);
     case Atom::Kind::child:
         return std::any_of(s.children().begin(), s.children().end(),
-                           [&](const Node& c) { return matches(c, a.test); });
+                           [&](const Node& c) { return element_matches(c, a.test); });
     case Atom::Kind::attr_eq:
         return attr_equals(s, a.name, a.value);
     case Atom::Kind::attr_prefix: {
@@ -88,7 +94,7 @@ bool holds(const Atom& a, const Node& s) {
         return first_attr(s, a.name) != nullptr;
     case Atom::Kind::child_attr_eq:
         return std::any_of(s.children().begin(), s.children().end(), [&](const Node& c) {
-            return matches(c, a.test) && attr_equals(c, a.name, a.value);
+            return element_matches(c, a.test) && attr_equals(c, a.name, a.value);
         });
     }
     return true;

@@ -19,8 +19,9 @@ namespace pcj::detail {
 // (xpath.cpp), and libxml2 alone decides whether a filter matches and what it selects. This
 // file only rules filters OUT: it reasons about that document through the pcj::Node it was
 // built from, and is only used on stanzas for which plain_stanza() vouches that the two agree on
-// every element's name and namespace and on every attribute (no NUL bytes, no namespace
-// declaration that would make libxml2 put an element elsewhere). Other stanzas take every filter
+// every element's name and namespace, on every attribute and on every text (no NUL bytes, no
+// namespace declaration that would make libxml2 put an element elsewhere, no name whose prefix
+// the two would split differently). Other stanzas take every filter
 // through libxml2.
 //
 // A Plan is derived from the expression's text when the filter is added (and again whenever one
@@ -76,6 +77,11 @@ Plan make_plan(std::string_view xpath, const PrefixMap& prefixes);
 
 bool plain_stanza(const Node& stanza);
 bool holds(const Cond& cond, const Node& stanza);
+
+// The stream content namespaces (and none), which XPath sees as no namespace.
+bool is_content_ns(std::string_view ns);
+// Whether element e (of a plain stanza) passes the name test as libxml2 sees it.
+bool element_matches(const Node& e, const ElemTest& t);
 
 // Filter ids by key; candidates() returns, ascending, every filter that has no key or one of
 // whose keys the stanza has.
