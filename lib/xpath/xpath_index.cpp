@@ -32,6 +32,30 @@ bool element_matches(const Node& e, const ElemTest& t) {
 
 namespace {
 
+void append_text(const Node& e, std::string& out) {
+    for (const Node& c : e.children()) {
+        if (c.is_text())
+            out += NodeAccess::text(c);
+        else
+            append_text(c, out);
+    }
+}
+
+} // namespace
+
+std::string_view string_value(const Node& e, std::string& buffer) {
+    const std::vector<Node>& kids = e.children();
+    if (kids.empty())
+        return {};
+    if (kids.size() == 1 && kids[0].is_text())
+        return NodeAccess::text(kids[0]);
+    buffer.clear();
+    append_text(e, buffer);
+    return buffer;
+}
+
+namespace {
+
 bool has_nul(std::string_view s) {
     return std::memchr(s.data(), '\0', s.size()) != nullptr;
 }
@@ -96,6 +120,16 @@ bool holds(const Atom& a, const Node& s) {
         return std::any_of(s.children().begin(), s.children().end(), [&](const Node& c) {
             return element_matches(c, a.test) && attr_equals(c, a.name, a.value);
         });
+    case Atom::Kind::child_text_eq:
+    case Atom::Kind::child_text_prefix: {
+        std::string buffer;
+        return std::any_of(s.children().begin(), s.children().end(), [&](const Node& c) {
+            if (!element_matches(c, a.test))
+                return false;
+            const std::string_view v = string_value(c, buffer);
+            return a.kind == Atom::Kind::child_text_eq ? v == a.value : v.starts_with(a.value);
+        });
+    }
     }
     return true;
 }
@@ -129,6 +163,10 @@ std::uint64_t key_of(const Atom& a) {
         return key('H', a.name);
     case Atom::Kind::child_attr_eq:
         return key('D', a.test.local, a.name, a.value);
+    case Atom::Kind::child_text_eq:
+        return key('X', a.test.local, a.value, a.test.uri);
+    case Atom::Kind::child_text_prefix:
+        return key('Y', a.test.local, a.value, a.test.uri);
     }
     return 0;
 }
@@ -136,6 +174,24 @@ std::uint64_t key_of(const Atom& a) {
 void add_name(std::vector<std::string>& names, const std::string& name) {
     if (std::find(names.begin(), names.end(), name) == names.end())
         names.push_back(name);
+}
+
+using Lengths = std::vector<std::pair<std::string, std::vector<std::size_t>>>;
+
+void add_length(Lengths& lengths, const std::string& name, std::size_t length) {
+    auto it = std::find_if(lengths.begin(), lengths.end(),
+                           [&](const auto& p) { return p.first == name; });
+    if (it == lengths.end())
+        it = lengths.insert(lengths.end(), {name, {}});
+    if (std::find(it->second.begin(), it->second.end(), length) == it->second.end())
+        it->second.push_back(length);
+}
+
+const std::vector<std::size_t>* lengths_of(const Lengths& lengths, std::string_view name) {
+    for (const auto& [n, l] : lengths)
+        if (n == name)
+            return &l;
+    return nullptr;
 }
 
 bool listed(const std::vector<std::string>& names, std::string_view name) {
@@ -189,15 +245,15 @@ void FilterIndex::add(std::uint32_t id, const Plan& plan) {
         case Atom::Kind::child_attr_eq:
             add_name(child_attr_names_, a.name);
             break;
-        case Atom::Kind::attr_prefix: {
-            auto it = std::find_if(prefix_lengths_.begin(), prefix_lengths_.end(),
-                                   [&](const auto& p) { return p.first == a.name; });
-            if (it == prefix_lengths_.end())
-                it = prefix_lengths_.insert(prefix_lengths_.end(), {a.name, {}});
-            if (std::find(it->second.begin(), it->second.end(), a.value.size()) == it->second.end())
-                it->second.push_back(a.value.size());
+        case Atom::Kind::attr_prefix:
+            add_length(prefix_lengths_, a.name, a.value.size());
             break;
-        }
+        case Atom::Kind::child_text_eq:
+            add_name(text_names_, a.test.local);
+            break;
+        case Atom::Kind::child_text_prefix:
+            add_length(text_prefix_lengths_, a.test.local, a.value.size());
+            break;
         }
     }
 }
@@ -207,11 +263,32 @@ void FilterIndex::hit(std::uint64_t k, std::vector<std::uint32_t>& out) const {
         out.insert(out.end(), it->second.begin(), it->second.end());
 }
 
+// A child's string value under the keys of the text atoms that name it: its whole value, and each
+// prefix length a filter looks for.
+void FilterIndex::text_hits(const Node& c, std::string& buffer,
+                            std::vector<std::uint32_t>& out) const {
+    const std::string_view local = c.local_name();
+    const bool equal = listed(text_names_, local);
+    const std::vector<std::size_t>* lengths = lengths_of(text_prefix_lengths_, local);
+    if (!equal && lengths == nullptr)
+        return;
+    const std::string_view ns = is_content_ns(c.ns()) ? std::string_view() : c.ns();
+    const std::string_view v = string_value(c, buffer);
+    if (equal)
+        hit(key('X', local, v, ns), out);
+    if (lengths != nullptr)
+        for (std::size_t len : *lengths)
+            if (len <= v.size())
+                hit(key('Y', local, v.substr(0, len), ns), out);
+}
+
 void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) const {
     out.assign(always_.begin(), always_.end());
     if (root_)
         hit(key('R', s.local_name()), out);
-    if (child_ || !child_attr_names_.empty()) {
+    const bool texts = !text_names_.empty() || !text_prefix_lengths_.empty();
+    if (child_ || !child_attr_names_.empty() || texts) {
+        std::string buffer;
         for (const Node& c : s.children()) {
             if (c.is_text())
                 continue;
@@ -222,6 +299,8 @@ void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) con
             for (const auto& [n, v] : c.attributes())
                 if (listed(child_attr_names_, n))
                     hit(key('D', c.local_name(), n, v), out);
+            if (texts)
+                text_hits(c, buffer, out);
         }
     }
     for (const auto& [n, v] : s.attributes()) {
@@ -229,13 +308,10 @@ void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) con
             hit(key('A', n, v), out);
         if (listed(present_names_, n))
             hit(key('H', n), out);
-        for (const auto& [name, lengths] : prefix_lengths_) {
-            if (name != n)
-                continue;
-            for (std::size_t len : lengths)
+        if (const std::vector<std::size_t>* lengths = lengths_of(prefix_lengths_, n))
+            for (std::size_t len : *lengths)
                 if (len <= v.size())
                     hit(key('P', n, std::string_view(v).substr(0, len)), out);
-        }
     }
     if (out.size() > always_.size()) {
         std::sort(out.begin(), out.end());

@@ -46,12 +46,14 @@ struct ElemTest {
 
 struct Atom {
     enum class Kind : unsigned char {
-        root,          // the stanza matches test
-        child,         // a child element matches test
-        attr_eq,       // the stanza's attribute name equals value
-        attr_prefix,   // the stanza's first attribute name starts with value
-        attr_present,  // the stanza has attribute name
-        child_attr_eq, // a child matching test has attribute name equal to value
+        root,              // the stanza matches test
+        child,             // a child element matches test
+        attr_eq,           // the stanza's attribute name equals value
+        attr_prefix,       // the stanza's first attribute name starts with value
+        attr_present,      // the stanza has attribute name
+        child_attr_eq,     // a child matching test has attribute name equal to value
+        child_text_eq,     // a child matching test has the string value value
+        child_text_prefix, // a child matching test has a string value starting with value
     };
     Kind kind = Kind::root;
     ElemTest test;
@@ -82,6 +84,9 @@ bool holds(const Cond& cond, const Node& stanza);
 bool is_content_ns(std::string_view ns);
 // Whether element e (of a plain stanza) passes the name test as libxml2 sees it.
 bool element_matches(const Node& e, const ElemTest& t);
+// An element's XPath string value, the concatenation of its descendants' text; the view is into
+// the element or into buffer.
+std::string_view string_value(const Node& e, std::string& buffer);
 
 // Filter ids by key; candidates() returns, ascending, every filter that has no key or one of
 // whose keys the stanza has.
@@ -92,6 +97,7 @@ public:
 
 private:
     void hit(std::uint64_t key, std::vector<std::uint32_t>& out) const;
+    void text_hits(const Node& child, std::string& buffer, std::vector<std::uint32_t>& out) const;
 
     std::vector<std::uint32_t> always_;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> keys_;
@@ -101,6 +107,8 @@ private:
     std::vector<std::string> present_names_;
     std::vector<std::string> child_attr_names_;
     std::vector<std::pair<std::string, std::vector<std::size_t>>> prefix_lengths_;
+    std::vector<std::string> text_names_; // child local names under a child_text_eq key
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> text_prefix_lengths_;
 };
 
 } // namespace pcj::detail
