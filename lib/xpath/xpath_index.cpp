@@ -141,11 +141,16 @@ std::uint64_t mix(std::uint64_t h, std::string_view s) {
     return h;
 }
 
+// An empty part is not hashed (most keys have one or two parts, and a child's name is looked up
+// for every child of every stanza); a key shared by two atoms only adds candidates, which their
+// conditions then rule out.
 std::uint64_t key(char kind, std::string_view a, std::string_view b = {}, std::string_view c = {}) {
-    std::uint64_t h = static_cast<unsigned char>(kind);
-    h = mix(h, a);
-    h = mix(h, b);
-    return mix(h, c);
+    std::uint64_t h = mix(static_cast<unsigned char>(kind), a);
+    if (!b.empty())
+        h = mix(h, b);
+    if (!c.empty())
+        h = mix(h + 1, c);
+    return h;
 }
 
 std::uint64_t key_of(const Atom& a) {
