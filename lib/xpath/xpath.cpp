@@ -367,7 +367,8 @@ void FilterSet::evaluate(const Node& stanza, const Fire& fire) const {
     bool doc_built = false;
     for (std::uint32_t id : candidates) {
         const Filter& filter = *table->list[id];
-        if (indexing && !holds(filter.plan.cond, stanza))
+        // The fast path decides exactly, so the necessary condition only serves libxml2.
+        if (indexing && !(fast_path && filter.fast) && !holds(filter.plan.cond, stanza))
             continue;
         if (fast_path && filter.fast) {
             const fast::Verdict verdict = fast::run(*filter.fast, stanza, scratch->hits);

@@ -14,10 +14,26 @@ bool is_content_ns(std::string_view ns) {
            ns == "jabber:component:accept";
 }
 
+namespace {
+
+// e.local_name() == local for a local name without a colon (an XPath NCName), without looking
+// for the name's first colon unless the name ends in ":local".
+bool local_is(const std::string& name, const std::string& local) {
+    if (name.size() == local.size())
+        return name == local; // then name has no colon either
+    if (name.size() < local.size() + 2 || !name.ends_with(local))
+        return false;
+    const std::size_t colon = name.size() - local.size() - 1;
+    return name[colon] == ':' &&
+           std::string_view(name).substr(0, colon).find(':') == std::string_view::npos;
+}
+
+} // namespace
+
 bool element_matches(const Node& e, const ElemTest& t) {
     if (e.is_text())
         return false;
-    if (!t.local.empty() && e.local_name() != t.local)
+    if (!t.local.empty() && !local_is(e.name(), t.local))
         return false;
     switch (t.ns) {
     case ElemTest::Ns::none:
