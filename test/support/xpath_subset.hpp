@@ -118,16 +118,16 @@ private:
     }
 
     std::string text() {
-        static constexpr std::array<std::string_view, 10> texts = {
-            "a", "b", "ab", "!cmd x", " ", "chat", "\xc3\xa9", "&", "", "a b"};
+        static constexpr std::array<std::string_view, 11> texts = {
+            "a", "b", "ab", "!cmd x", " ", "chat", "\xc3\xa9", "&", "", "a b", "&amp;"};
         return std::string(one(texts));
     }
 
     void attributes(Node& n) {
         static constexpr std::array<std::string_view, 9> names = {
             "id", "type", "to", "from", "xml:lang", "p:id", "lang", "xmlns", "xmlns:p"};
-        static constexpr std::array<std::string_view, 6> values = {"a",  "chat",  "",
-                                                                   "ab", "urn:p", "!cmd"};
+        static constexpr std::array<std::string_view, 8> values = {"a",     "chat", "",      "ab",
+                                                                   "urn:p", "!cmd", "&amp;", "a&b"};
         const unsigned count = pick(4);
         for (unsigned i = 0; i < count; ++i)
             n.set_attr(one(names), std::string(one(values)));
