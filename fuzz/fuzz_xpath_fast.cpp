@@ -3,9 +3,11 @@
 // the index with the fast path, fires anything other than libxml2 alone — another filter,
 // another node, another order — or when a generated expression is not in the subset.
 //
-// Input: bytes that steer the generator (test/support/xpath_subset.hpp; one byte per choice,
-// 0 once they run out), optionally followed by a NUL and a stanza's XML, used instead of a
-// generated stanza when it parses.
+// Input: a byte that splits what follows, bytes that steer the generator of expressions and
+// bytes that steer the generator of the stanza (test/support/xpath_subset.hpp; one byte per
+// choice, 0 once they run out), optionally followed by a NUL and a stanza's XML, used instead of
+// the generated stanza when it parses. Each generator has its own bytes, so that a long
+// expression does not leave the stanza empty.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -49,8 +51,14 @@ std::vector<std::string> fire_all(const FilterSet& set, const pcj::Node& stanza)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view all(reinterpret_cast<const char*>(data), size);
     const auto nul = all.find('\0');
-    Bytes bytes{all.substr(0, nul)};
+    std::string_view steer = all.substr(0, nul);
+    const unsigned split = steer.empty() ? 0 : static_cast<unsigned char>(steer.front());
+    steer.remove_prefix(steer.empty() ? 0 : 1);
+    const std::size_t cut = steer.size() * split / 256;
+    Bytes bytes{steer.substr(0, cut)};
+    Bytes stanza_bytes{steer.substr(cut)};
     pcj::test::SubsetGenerator<Bytes> gen(bytes);
+    pcj::test::SubsetGenerator<Bytes> stanza_gen(stanza_bytes);
 
     FilterSet reference;
     FilterSet fast;
@@ -88,7 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     if (!parsed)
-        stanza = gen.stanza();
+        stanza = stanza_gen.stanza();
     const std::vector<std::string> want = fire_all(reference, stanza);
     if (fire_all(fast, stanza) != want || fire_all(both, stanza) != want)
         std::abort();

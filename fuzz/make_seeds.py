@@ -211,6 +211,13 @@ def main():
     for i, xml in enumerate(stanzas):
         steer = bytes(rng.randrange(256) for _ in range(120)).replace(b"\0", b"\1")
         write("xpath_fast", "xml%d" % i, steer + b"\0" + xml.encode())
+    # Spelled out choice by choice (fuzz/fuzz_xpath_fast.cpp, SubsetGenerator): a split byte
+    # giving every byte to the expression, one expression, a boolean, then its parts.
+    # "starts-with(body,'a')" on a body "ab"; "body='ab'" on a body whose "b" is in a grandchild.
+    write("xpath_fast", "starts_with", b"\xff" + bytes([4, 3, 4, 3, 3, 1, 1, 4, 1, 1, 1, 1, 1]) +
+          b"\0<message><body>ab</body></message>")
+    write("xpath_fast", "string_value", b"\xff" + bytes([4, 3, 1, 3, 3, 1, 1, 4, 1, 1, 1, 1, 2, 1]) +
+          b"\0<message><body>a<i>b</i></body></message>")
     node = {
         "message": message,
         "mixed": "<a xmlns='urn:a' xmlns:b='urn:b'>x<b:c b:d='1'>y</b:c>z<e xmlns=''/></a>",

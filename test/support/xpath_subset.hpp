@@ -68,9 +68,13 @@ private:
     std::string attribute_step() {
         static constexpr std::array<std::string_view, 7> attrs = {"id",   "type", "to",   "from",
                                                                   "lang", "*",    "xmlns"};
-        return (pick(6) == 0 ? "attribute::" : "@") + std::string(one(attrs));
+        const std::string axis = pick(6) == 0 ? "attribute::" : "@";
+        return axis + std::string(one(attrs));
     }
 
+    // Every choice is made in its own statement: the operands of "+" are evaluated in no fixed
+    // order, and the same bytes must give the same expression under every compiler (the fuzz
+    // corpus is replayed by gcc builds).
     std::string path(int depth, bool top) {
         std::string out;
         const bool absolute = pick(3) != 0 && (top || pick(4) == 0);
@@ -80,8 +84,13 @@ private:
                 out += "/";
             out += name_test();
             const unsigned preds = depth < 3 ? pick(4) : 0;
-            for (unsigned k = 0; k < preds && k < 2; ++k)
-                out += "[" + sp() + boolean(depth + 1) + sp() + "]";
+            for (unsigned k = 0; k < preds && k < 2; ++k) {
+                out += "[";
+                out += sp();
+                out += boolean(depth + 1);
+                out += sp();
+                out += "]";
+            }
         }
         if (pick(3) == 0)
             out += "/" + attribute_step();
@@ -90,30 +99,61 @@ private:
         return out;
     }
 
+    // "path op literal" or "literal op path", each part drawn in reading order.
+    std::string compare(int depth, std::string_view op, bool literal_first) {
+        std::string out = literal_first ? literal() : path(depth, false);
+        out += sp();
+        out += op;
+        out += sp();
+        out += literal_first ? path(depth, false) : literal();
+        return out;
+    }
+
+    std::string call(std::string_view name, int depth) {
+        std::string out(name);
+        out += "(";
+        out += path(depth, false);
+        out += ",";
+        out += sp();
+        out += literal();
+        out += ")";
+        return out;
+    }
+
     std::string boolean(int depth) {
         const unsigned k = pick(depth > 3 ? 6 : 10);
+        std::string out;
         switch (k) {
         case 0:
             return path(depth, false);
         case 1:
-            return path(depth, false) + sp() + "=" + sp() + literal();
+            return compare(depth, "=", false);
         case 2:
-            return literal() + sp() + "=" + sp() + path(depth, false);
+            return compare(depth, "=", true);
         case 3:
-            return path(depth, false) + sp() + "!=" + sp() + literal();
+            return compare(depth, "!=", false);
         case 4:
-            return "starts-with(" + path(depth, false) + "," + sp() + literal() + ")";
+            return call("starts-with", depth);
         case 5:
-            return "contains(" + path(depth, false) + ", " + literal() + ")";
+            return call("contains", depth);
         case 6:
-            return "not(" + boolean(depth + 1) + ")";
+            out = "not(";
+            out += boolean(depth + 1);
+            return out + ")";
         case 7:
-            return boolean(depth + 1) + " and " + boolean(depth + 1);
         case 8:
-            return boolean(depth + 1) + " or " + boolean(depth + 1);
+            out = boolean(depth + 1);
+            out += k == 7 ? " and " : " or ";
+            out += boolean(depth + 1);
+            return out;
         default:
-            return "(" + boolean(depth + 1) + " or " + boolean(depth + 1) + ") and " +
-                   boolean(depth + 1);
+            out = "(";
+            out += boolean(depth + 1);
+            out += " or ";
+            out += boolean(depth + 1);
+            out += ") and ";
+            out += boolean(depth + 1);
+            return out;
         }
     }
 
@@ -129,8 +169,10 @@ private:
         static constexpr std::array<std::string_view, 8> values = {"a",     "chat", "",      "ab",
                                                                    "urn:p", "!cmd", "&amp;", "a&b"};
         const unsigned count = pick(4);
-        for (unsigned i = 0; i < count; ++i)
-            n.set_attr(one(names), std::string(one(values)));
+        for (unsigned i = 0; i < count; ++i) {
+            const std::string_view name = one(names);
+            n.set_attr(name, std::string(one(values)));
+        }
     }
 
     void fill(Node& n, int depth) {
