@@ -256,6 +256,7 @@ void FilterIndex::add(std::uint32_t id, const Plan& plan) {
             break;
         case Atom::Kind::child:
             child_ = true;
+            add_name(child_names_, a.test.local);
             break;
         case Atom::Kind::attr_eq:
             add_name(eq_names_, a.name);
@@ -313,7 +314,8 @@ void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) con
         for (const Node& c : s.children()) {
             if (c.is_text())
                 continue;
-            if (child_)
+            // A few names compared cost less than a hash and a look-up per child.
+            if (child_ && listed(child_names_, c.local_name()))
                 hit(is_content_ns(c.ns()) ? key('C', c.local_name())
                                           : key('N', c.local_name(), c.ns()),
                     out);

@@ -103,6 +103,7 @@ private:
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> keys_;
     bool root_ = false;
     bool child_ = false;
+    std::vector<std::string> child_names_; // the local names under a child key
     std::vector<std::string> eq_names_;
     std::vector<std::string> present_names_;
     std::vector<std::string> child_attr_names_;
