@@ -9,8 +9,9 @@
 //
 // --filters N adds N XPath filters, each under its own event with its own subscriber: half
 // select by element name (a few common children, the rest extension payloads that rarely
-// occur), half by attribute or child predicates (addressing, rooms, senders), so that a
-// realistic share of them match each stanza.
+// occur), half by predicates a service registers (a recipient, a room, a sender, a child's
+// attribute or text), several of them pairing an unselective test (a type, a body, a payload)
+// with a selective one, so that a realistic share of them match each stanza.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -59,17 +60,33 @@ std::string name_filter(std::size_t i, pcj::Component& c) {
     return "/message/" + prefix + ":payload";
 }
 
+// The subject every subject message of the stanza source carries (bench/stanzas.cpp), as an
+// XPath literal sees it: the text, entities resolved.
+constexpr const char* kSubject = "Weekly sync & release planning \u2014 \u00abv2.1\u00bb";
+
 std::string predicate_filter(std::size_t i, const std::string& domain) {
-    const std::string j = std::to_string(i / 4);
-    switch (i % 4) {
-    case 0:
+    const std::size_t n = i / 9;
+    const std::string j = std::to_string(n);
+    switch (i % 9) {
+    case 0: // a recipient
         return "/message[@to='svc" + j + "@" + domain + "']";
-    case 1:
+    case 1: // a child's text: the first one the traffic's subject, the others topics it lacks
+        return n == 0 ? std::string("/message[subject='") + kSubject + "']"
+                      : "/message[subject='Topic " + j + "']";
+    case 2: // a type and a sender
+        return "/message[@type='chat'][@from='user" + j + "@example.net/phone']";
+    case 3: // a command at the start of the body
+        return "/message[starts-with(body,'!cmd" + j + " ')]";
+    case 4: // a body and a recipient
+        return "/message[body][@to='svc" + j + "@" + domain + "']";
+    case 5: // a type and a room
         return "/message[@type='groupchat'][starts-with(@from,'room" + j + "@')]";
-    case 2:
-        return "/message[body][@from='user" + j + "@example.net/phone']";
-    default:
+    case 6: // a payload and an id
+        return "/message[sid:stanza-id][@id='g" + j + "']";
+    case 7: // a child's attribute
         return "/message[sid:stanza-id/@by='room" + j + "@conference.example.net']";
+    default: // a body and a sender
+        return "/message[body][@from='user" + j + "@example.net/phone']";
     }
 }
 

@@ -284,7 +284,7 @@ def targets(s):
             add('receive ≥ 70 % of the libxml2 SAX limit', pcj.rate / sax.rate, sax.cpu_us / pcj.cpu_us,
                 0.7, pct)
     base = s.get(('filters', '0'))
-    for n, goal in (('100', 0.5), ('1000', 0.25)):
+    for n, goal in (('1', 0.8), ('100', 0.6), ('1000', 0.4)):
         x = s.get(('filters', n))
         if base and x:
             add('%s filters ≥ %d %% of the no-filter rate' % (n, goal * 100), x.rate / base.rate,
@@ -424,10 +424,17 @@ instructions ran in.
 ## XPath filters (scenario 2)
 
 Half the filters select by element name (a few common children such as `/message/body`, the rest
-extension payloads the traffic rarely carries, `/message/eN:payload`), half by attribute or child
-predicates (`/message[@to='svcN@…']`, `/message[@type='groupchat'][starts-with(@from,'roomN@')]`,
-`/message[body][@from='userN@…']`, `/message[sid:stanza-id/@by='roomN@…']`), each under its own
-event with its own subscriber.
+extension payloads the traffic rarely carries, `/message/eN:payload`), half by the predicates a
+service registers, in turn: a recipient (`/message[@to='svcN@…']`), a subject
+(`/message[subject='…']`, the first one the traffic's own subject), a type and a sender
+(`/message[@type='chat'][@from='userN@…']`), a command at the start of the body
+(`/message[starts-with(body,'!cmdN ')]`), a body and a recipient (`/message[body][@to='svcN@…']`),
+a type and a room (`/message[@type='groupchat'][starts-with(@from,'roomN@')]`), a payload and an
+id (`/message[sid:stanza-id][@id='gN']`), a child's attribute
+(`/message[sid:stanza-id/@by='roomN@…']`), a body and a sender (`/message[body][@from='userN@…']`)
+(bench/pcj_recv.cpp). Each is under its own event with its own subscriber. Every one of these
+shapes is in the fast path's subset (below): libxml2 compiles them all, and the fast path, proven
+equal to libxml2 on that subset, evaluates them on the stanza's `Node`.
 
 {tables['filters']}
 

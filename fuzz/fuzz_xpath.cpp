@@ -56,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FilterSet indexed;
     FilterSet plain;
     plain.set_indexing(false);
+    plain.set_fast_path(false);
     prefixes(indexed);
     prefixes(plain);
     std::string_view exprs = all.substr(0, nul);

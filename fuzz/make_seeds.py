@@ -9,6 +9,7 @@ changing a seed; the files the fuzzer adds (named by their SHA-1) are kept.
 """
 import hashlib
 import os
+import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -195,6 +196,28 @@ def main():
     }
     for name, data in xpath.items():
         write("xpath", name, data)
+    # xpath_fast: bytes that steer the subset generator (one byte per choice), a few followed by
+    # a NUL and a stanza's XML.
+    rng = random.Random(16)
+    for i in range(24):
+        write("xpath_fast", "gen%02d" % i, bytes(rng.randrange(256) for _ in range(200)))
+    stanzas = [
+        message,
+        "<message type='chat' id='a'><body>!cmd x</body><subject>a</subject></message>",
+        "<message xmlns='jabber:client'><p:x xmlns:p='urn:p' id='ab'>a<y>b</y></p:x>"
+        "<body>a</body><body>ab</body></message>",
+        "<iq type='get'><q:y xmlns:q='urn:q'/><item xmlns='urn:p' id='a'/></iq>",
+    ]
+    for i, xml in enumerate(stanzas):
+        steer = bytes(rng.randrange(256) for _ in range(120)).replace(b"\0", b"\1")
+        write("xpath_fast", "xml%d" % i, steer + b"\0" + xml.encode())
+    # Spelled out choice by choice (fuzz/fuzz_xpath_fast.cpp, SubsetGenerator): a split byte
+    # giving every byte to the expression, one expression, a boolean, then its parts.
+    # "starts-with(body,'a')" on a body "ab"; "body='ab'" on a body whose "b" is in a grandchild.
+    write("xpath_fast", "starts_with", b"\xff" + bytes([4, 3, 4, 3, 3, 1, 1, 4, 1, 1, 1, 1, 1]) +
+          b"\0<message><body>ab</body></message>")
+    write("xpath_fast", "string_value", b"\xff" + bytes([4, 3, 1, 3, 3, 1, 1, 4, 1, 1, 1, 1, 2, 1]) +
+          b"\0<message><body>a<i>b</i></body></message>")
     node = {
         "message": message,
         "mixed": "<a xmlns='urn:a' xmlns:b='urn:b'>x<b:c b:d='1'>y</b:c>z<e xmlns=''/></a>",

@@ -6,7 +6,7 @@
 #
 #   scripts/fuzz.sh [-t SECONDS | -n RUNS] [-j JOBS] [TARGET...]
 #
-# Targets: xml_stream xmpp legacy j14 j2 sasl route xpath node (default: all). -t 60 by
+# Targets: xml_stream xmpp legacy j14 j2 sasl route xpath xpath_fast node (default: all). -t 60 by
 # default. New inputs that reach new code are added to the corpus in the tree: commit the
 # ones worth keeping. The corpus regression run (no fuzzing) is the 'fuzz' test suite of any
 # build: meson test -C build --suite fuzz.
@@ -26,7 +26,7 @@ while getopts t:n:j: opt; do
     esac
 done
 shift $((OPTIND - 1))
-targets=${*:-xml_stream xmpp legacy j14 j2 sasl route xpath node}
+targets=${*:-xml_stream xmpp legacy j14 j2 sasl route xpath xpath_fast node}
 
 build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then

@@ -40,6 +40,8 @@ inline std::string unescape_amp(std::string_view raw) {
 struct NodeAccess {
     static std::string& name(Node& n) { return n.name_; }
     static std::string& text(Node& n) { return n.text_; }
+    // A text node's characters without a copy (the XPath fast path reads string values).
+    static const std::string& text(const Node& n) { return n.text_; }
     static std::vector<Node::Attribute>& attributes(Node& n) { return n.attrs_; }
     static void set_ns(Node& n, const std::shared_ptr<const std::string>& ns) {
         if (n.ns_ != ns) // the usual case, the same URI again, costs no reference counting

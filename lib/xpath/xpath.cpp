@@ -9,10 +9,12 @@
 // The filter table is copy-on-write, so a fire() that adds or removes filters does not
 // disturb the evaluation in progress.
 //
-// libxml2 decides every match. The pre-filter (xpath_index.hpp) only rules filters out: from
-// each expression it derives what a stanza must have for it to fire, and an index over that
-// names the few candidates for a stanza. The document is built once per stanza, and only when
-// at least one candidate remains.
+// libxml2 compiles every expression and decides every match outside the fast path. The
+// pre-filter (xpath_index.hpp) only rules filters out: from each expression it derives what a
+// stanza must have for it to fire, and an index over that names the few candidates for a
+// stanza. A candidate whose expression is in the fast path's subset (xpath_fast.hpp) is then
+// evaluated on the pcj::Node itself; the others go to libxml2, and the document is built once
+// per stanza, only when one of them remains.
 #include "xpath.hpp"
 
 #include <libxml/parser.h>
@@ -20,11 +22,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <utility>
 #include <vector>
 
 #include "pcj/error.hpp"
 #include "xpath_engine.hpp"
+#include "xpath_fast.hpp"
 #include "xpath_index.hpp"
 #include "xpath_lex.hpp"
 
@@ -72,8 +76,9 @@ struct Filter {
     std::string event;
     std::string xpath;
     std::shared_ptr<xmlXPathCompExpr> comp;
-    std::vector<std::string> prefixes; // the plan depends on their bindings
+    std::vector<std::string> prefixes; // the plan and the fast program depend on their bindings
     Plan plan;
+    std::optional<fast::Program> fast; // set when the expression is in the fast path's subset
 };
 
 // The filters and their index, copied on write only while an evaluation holds them.
@@ -96,6 +101,7 @@ struct FilterSet::Impl {
     std::shared_ptr<Engine> engine;
     PrefixMap prefixes;
     bool indexing = true;
+    bool fast_path = true;
 
     Engine& ensure_engine() {
         if (!engine)
@@ -156,6 +162,7 @@ struct FilterSet::Impl {
                 continue;
             auto copy = std::make_shared<Filter>(*f);
             copy->plan = make_plan(copy->xpath, prefixes);
+            copy->fast = fast::compile(copy->xpath, prefixes);
             f = std::move(copy);
         }
         t.reindex();
@@ -194,6 +201,51 @@ void fire_libxml2(const Filter& filter, Engine& engine, xmlDoc* doc, const Node&
     fire(filter.event, filter.xpath, matches);
 }
 
+// The fast path's verdict handed over as libxml2's would be: a boolean with the stanza, one
+// selected element as the stanza's own subtree, anything else as copies (an attribute as a text
+// node holding its value).
+void fire_fast(const Filter& filter, const std::vector<fast::Hit>& hits, const Node& stanza,
+               const FilterSet::Fire& fire) {
+    if (!filter.fast->selects) {
+        fire(filter.event, filter.xpath, std::span<const Node>(&stanza, 1));
+        return;
+    }
+    if (hits.size() == 1 && hits[0].element != nullptr) {
+        fire(filter.event, filter.xpath, std::span<const Node>(hits[0].element, 1));
+        return;
+    }
+    std::vector<Node> matches;
+    matches.reserve(hits.size());
+    for (const fast::Hit& h : hits)
+        matches.push_back(h.element != nullptr ? *h.element : Node::text_node(*h.value));
+    fire(filter.event, filter.xpath, matches);
+}
+
+// Per-thread buffers for evaluate(), so that a stanza costs no allocation; a nested evaluate()
+// (from inside a fire()) takes its own.
+struct Scratch {
+    std::vector<std::uint32_t> candidates;
+    std::vector<fast::Hit> hits;
+    bool busy = false;
+};
+
+class ScratchLease {
+public:
+    ScratchLease() : scratch_(shared().busy ? own_ : shared()) { scratch_.busy = true; }
+    ~ScratchLease() { scratch_.busy = false; }
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    Scratch* operator->() { return &scratch_; }
+
+private:
+    static Scratch& shared() {
+        thread_local Scratch s;
+        return s;
+    }
+    Scratch own_;
+    Scratch& scratch_;
+};
+
 // Every filter through libxml2: stanzas the pre-filter cannot vouch for, and tests.
 void evaluate_all(const FilterTable& table, Engine& engine, const Node& stanza,
                   const FilterSet::Fire& fire) {
@@ -226,6 +278,7 @@ void FilterSet::add(std::string event, std::string xpath) {
     auto filter = std::make_shared<Filter>();
     filter->event = std::move(event);
     filter->plan = make_plan(xpath, impl_->prefixes);
+    filter->fast = fast::compile(xpath, impl_->prefixes);
     filter->xpath = std::move(xpath);
     filter->comp = std::shared_ptr<xmlXPathCompExpr>(comp.release(), CompFree{});
     filter->prefixes = std::move(used.prefixes);
@@ -277,26 +330,55 @@ void FilterSet::set_indexing(bool on) {
     impl_->indexing = on;
 }
 
-// Only the candidates the index names, and whose necessary condition holds, go to libxml2; the
-// document is built for the first of them.
+void FilterSet::set_fast_path(bool on) {
+    impl_->fast_path = on;
+}
+
+std::size_t FilterSet::fast_count() const {
+    const auto& list = impl_->table->list;
+    return static_cast<std::size_t>(
+        std::count_if(list.begin(), list.end(), [](const auto& f) { return f->fast.has_value(); }));
+}
+
+// Only the candidates the index names, and whose necessary condition holds, are evaluated: by the
+// fast path when it covers the expression, otherwise by libxml2 on a document built for the
+// first of them.
 void FilterSet::evaluate(const Node& stanza, const Fire& fire) const {
     // Both snapshots keep working even if fire() changes or destroys this FilterSet.
     const std::shared_ptr<const FilterTable> table = impl_->table;
     if (table->list.empty() || stanza.empty() || stanza.is_text())
         return;
     const std::shared_ptr<Engine> engine = impl_->engine; // set: a filter was added
-    if (!impl_->indexing || !plain_stanza(stanza)) {
+    const bool indexing = impl_->indexing;
+    const bool fast_path = impl_->fast_path;
+    if ((!indexing && !fast_path) || !plain_stanza(stanza)) {
         evaluate_all(*table, *engine, stanza, fire);
         return;
     }
-    std::vector<std::uint32_t> candidates;
-    table->index.candidates(stanza, candidates);
+    ScratchLease scratch;
+    std::vector<std::uint32_t>& candidates = scratch->candidates;
+    if (indexing) {
+        table->index.candidates(stanza, candidates);
+    } else {
+        candidates.resize(table->list.size());
+        std::iota(candidates.begin(), candidates.end(), 0U);
+    }
     DocPtr doc;
     bool doc_built = false;
     for (std::uint32_t id : candidates) {
         const Filter& filter = *table->list[id];
-        if (!holds(filter.plan.cond, stanza))
+        // The fast path decides exactly, so the necessary condition only serves libxml2.
+        if (indexing && !(fast_path && filter.fast) && !holds(filter.plan.cond, stanza))
             continue;
+        if (fast_path && filter.fast) {
+            const fast::Verdict verdict = fast::run(*filter.fast, stanza, scratch->hits);
+            if (verdict == fast::Verdict::no)
+                continue;
+            if (verdict == fast::Verdict::yes) {
+                fire_fast(filter, scratch->hits, stanza, fire);
+                continue;
+            }
+        }
         if (!doc_built) {
             doc_built = true;
             doc = xp::stanza_document(stanza);

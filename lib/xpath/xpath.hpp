@@ -48,6 +48,12 @@ public:
     // with it on (the default) only those the pre-filter cannot rule out (xpath_index.hpp).
     // libxml2 decides every match either way, so the results are the same.
     void set_indexing(bool on);
+    // With the fast path off every candidate goes to libxml2; with it on (the default) the
+    // expressions of its subset (xpath_fast.hpp) are evaluated on the Node itself, with the
+    // same result. Both off is libxml2 alone, the reference the tests compare against.
+    void set_fast_path(bool on);
+    // How many of the filters the fast path covers.
+    std::size_t fast_count() const;
 
 private:
     struct Impl;

@@ -5,14 +5,72 @@
 #include <algorithm>
 #include <cstring>
 
-namespace pcj::detail {
+#include "node_access.hpp"
 
-namespace {
+namespace pcj::detail {
 
 bool is_content_ns(std::string_view ns) {
     return ns.empty() || ns == "jabber:client" || ns == "jabber:server" ||
            ns == "jabber:component:accept";
 }
+
+namespace {
+
+// e.local_name() == local for a local name without a colon (an XPath NCName), without looking
+// for the name's first colon unless the name ends in ":local".
+bool local_is(const std::string& name, const std::string& local) {
+    if (name.size() == local.size())
+        return name == local; // then name has no colon either
+    if (name.size() < local.size() + 2 || !name.ends_with(local))
+        return false;
+    const std::size_t colon = name.size() - local.size() - 1;
+    return name[colon] == ':' &&
+           std::string_view(name).substr(0, colon).find(':') == std::string_view::npos;
+}
+
+} // namespace
+
+bool element_matches(const Node& e, const ElemTest& t) {
+    if (e.is_text())
+        return false;
+    if (!t.local.empty() && !local_is(e.name(), t.local))
+        return false;
+    switch (t.ns) {
+    case ElemTest::Ns::none:
+        return is_content_ns(e.ns());
+    case ElemTest::Ns::uri:
+        return !is_content_ns(e.ns()) && e.ns() == t.uri;
+    case ElemTest::Ns::any:
+        return true;
+    }
+    return false;
+}
+
+namespace {
+
+void append_text(const Node& e, std::string& out) {
+    for (const Node& c : e.children()) {
+        if (c.is_text())
+            out += NodeAccess::text(c);
+        else
+            append_text(c, out);
+    }
+}
+
+} // namespace
+
+std::string_view string_value(const Node& e, std::string& buffer) {
+    const std::vector<Node>& kids = e.children();
+    if (kids.empty())
+        return {};
+    if (kids.size() == 1 && kids[0].is_text())
+        return NodeAccess::text(kids[0]);
+    buffer.clear();
+    append_text(e, buffer);
+    return buffer;
+}
+
+namespace {
 
 bool has_nul(std::string_view s) {
     return std::memchr(s.data(), '\0', s.size()) != nullptr;
@@ -20,9 +78,12 @@ bool has_nul(std::string_view s) {
 
 // The document built for libxml2 puts an element in its pcj::Node's namespace unless the node
 // declares its own prefix otherwise (xmlns:p with another URI) or uses the prefixes xml or
-// xmlns, which libxml2 will not bind.
+// xmlns, which libxml2 will not bind. The document takes an element's local name after the first
+// colon, as Node::local_name() does except for a name that starts or ends with one. Text with a
+// NUL byte would be cut short there in the document.
 bool plain_element(const Node& e) {
-    if (e.name().empty() || has_nul(e.name()) || has_nul(e.ns()))
+    if (e.name().empty() || has_nul(e.name()) || has_nul(e.ns()) || e.name().front() == ':' ||
+        e.name().back() == ':')
         return false;
     const std::string_view prefix = e.prefix();
     for (const auto& [name, value] : e.attributes()) {
@@ -35,26 +96,11 @@ bool plain_element(const Node& e) {
     }
     if (!is_content_ns(e.ns()) && (prefix == "xml" || prefix == "xmlns"))
         return false;
-    for (const Node& c : e.children())
-        if (!c.is_text() && !plain_element(c))
+    for (const Node& c : e.children()) {
+        if (c.is_text() ? has_nul(NodeAccess::text(c)) : !plain_element(c))
             return false;
-    return true;
-}
-
-bool matches(const Node& e, const ElemTest& t) {
-    if (e.is_text())
-        return false;
-    if (!t.local.empty() && e.local_name() != t.local)
-        return false;
-    switch (t.ns) {
-    case ElemTest::Ns::none:
-        return is_content_ns(e.ns());
-    case ElemTest::Ns::uri:
-        return !is_content_ns(e.ns()) && e.ns() == t.uri;
-    case ElemTest::Ns::any:
-        return true;
     }
-    return false;
+    return true;
 }
 
 // Namespace declarations are not attributes in the XPath data model.
@@ -74,10 +120,10 @@ const std::string* first_attr(const Node& e, std::string_view name) {
 bool holds(const Atom& a, const Node& s) {
     switch (a.kind) {
     case Atom::Kind::root:
-        return matches(s, a.test);
+        return element_matches(s, a.test);
     case Atom::Kind::child:
         return std::any_of(s.children().begin(), s.children().end(),
-                           [&](const Node& c) { return matches(c, a.test); });
+                           [&](const Node& c) { return element_matches(c, a.test); });
     case Atom::Kind::attr_eq:
         return attr_equals(s, a.name, a.value);
     case Atom::Kind::attr_prefix: {
@@ -88,8 +134,18 @@ bool holds(const Atom& a, const Node& s) {
         return first_attr(s, a.name) != nullptr;
     case Atom::Kind::child_attr_eq:
         return std::any_of(s.children().begin(), s.children().end(), [&](const Node& c) {
-            return matches(c, a.test) && attr_equals(c, a.name, a.value);
+            return element_matches(c, a.test) && attr_equals(c, a.name, a.value);
         });
+    case Atom::Kind::child_text_eq:
+    case Atom::Kind::child_text_prefix: {
+        std::string buffer;
+        return std::any_of(s.children().begin(), s.children().end(), [&](const Node& c) {
+            if (!element_matches(c, a.test))
+                return false;
+            const std::string_view v = string_value(c, buffer);
+            return a.kind == Atom::Kind::child_text_eq ? v == a.value : v.starts_with(a.value);
+        });
+    }
     }
     return true;
 }
@@ -101,11 +157,16 @@ std::uint64_t mix(std::uint64_t h, std::string_view s) {
     return h;
 }
 
+// An empty part is not hashed (most keys have one or two parts, and a child's name is looked up
+// for every child of every stanza); a key shared by two atoms only adds candidates, which their
+// conditions then rule out.
 std::uint64_t key(char kind, std::string_view a, std::string_view b = {}, std::string_view c = {}) {
-    std::uint64_t h = static_cast<unsigned char>(kind);
-    h = mix(h, a);
-    h = mix(h, b);
-    return mix(h, c);
+    std::uint64_t h = mix(static_cast<unsigned char>(kind), a);
+    if (!b.empty())
+        h = mix(h, b);
+    if (!c.empty())
+        h = mix(h + 1, c);
+    return h;
 }
 
 std::uint64_t key_of(const Atom& a) {
@@ -123,6 +184,10 @@ std::uint64_t key_of(const Atom& a) {
         return key('H', a.name);
     case Atom::Kind::child_attr_eq:
         return key('D', a.test.local, a.name, a.value);
+    case Atom::Kind::child_text_eq:
+        return key('X', a.test.local, a.value, a.test.uri);
+    case Atom::Kind::child_text_prefix:
+        return key('Y', a.test.local, a.value, a.test.uri);
     }
     return 0;
 }
@@ -130,6 +195,24 @@ std::uint64_t key_of(const Atom& a) {
 void add_name(std::vector<std::string>& names, const std::string& name) {
     if (std::find(names.begin(), names.end(), name) == names.end())
         names.push_back(name);
+}
+
+using Lengths = std::vector<std::pair<std::string, std::vector<std::size_t>>>;
+
+void add_length(Lengths& lengths, const std::string& name, std::size_t length) {
+    auto it = std::find_if(lengths.begin(), lengths.end(),
+                           [&](const auto& p) { return p.first == name; });
+    if (it == lengths.end())
+        it = lengths.insert(lengths.end(), {name, {}});
+    if (std::find(it->second.begin(), it->second.end(), length) == it->second.end())
+        it->second.push_back(length);
+}
+
+const std::vector<std::size_t>* lengths_of(const Lengths& lengths, std::string_view name) {
+    for (const auto& [n, l] : lengths)
+        if (n == name)
+            return &l;
+    return nullptr;
 }
 
 bool listed(const std::vector<std::string>& names, std::string_view name) {
@@ -173,6 +256,7 @@ void FilterIndex::add(std::uint32_t id, const Plan& plan) {
             break;
         case Atom::Kind::child:
             child_ = true;
+            add_name(child_names_, a.test.local);
             break;
         case Atom::Kind::attr_eq:
             add_name(eq_names_, a.name);
@@ -183,15 +267,15 @@ void FilterIndex::add(std::uint32_t id, const Plan& plan) {
         case Atom::Kind::child_attr_eq:
             add_name(child_attr_names_, a.name);
             break;
-        case Atom::Kind::attr_prefix: {
-            auto it = std::find_if(prefix_lengths_.begin(), prefix_lengths_.end(),
-                                   [&](const auto& p) { return p.first == a.name; });
-            if (it == prefix_lengths_.end())
-                it = prefix_lengths_.insert(prefix_lengths_.end(), {a.name, {}});
-            if (std::find(it->second.begin(), it->second.end(), a.value.size()) == it->second.end())
-                it->second.push_back(a.value.size());
+        case Atom::Kind::attr_prefix:
+            add_length(prefix_lengths_, a.name, a.value.size());
             break;
-        }
+        case Atom::Kind::child_text_eq:
+            add_name(text_names_, a.test.local);
+            break;
+        case Atom::Kind::child_text_prefix:
+            add_length(text_prefix_lengths_, a.test.local, a.value.size());
+            break;
         }
     }
 }
@@ -201,21 +285,45 @@ void FilterIndex::hit(std::uint64_t k, std::vector<std::uint32_t>& out) const {
         out.insert(out.end(), it->second.begin(), it->second.end());
 }
 
+// A child's string value under the keys of the text atoms that name it: its whole value, and each
+// prefix length a filter looks for.
+void FilterIndex::text_hits(const Node& c, std::string& buffer,
+                            std::vector<std::uint32_t>& out) const {
+    const std::string_view local = c.local_name();
+    const bool equal = listed(text_names_, local);
+    const std::vector<std::size_t>* lengths = lengths_of(text_prefix_lengths_, local);
+    if (!equal && lengths == nullptr)
+        return;
+    const std::string_view ns = is_content_ns(c.ns()) ? std::string_view() : c.ns();
+    const std::string_view v = string_value(c, buffer);
+    if (equal)
+        hit(key('X', local, v, ns), out);
+    if (lengths != nullptr)
+        for (std::size_t len : *lengths)
+            if (len <= v.size())
+                hit(key('Y', local, v.substr(0, len), ns), out);
+}
+
 void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) const {
     out.assign(always_.begin(), always_.end());
     if (root_)
         hit(key('R', s.local_name()), out);
-    if (child_ || !child_attr_names_.empty()) {
+    const bool texts = !text_names_.empty() || !text_prefix_lengths_.empty();
+    if (child_ || !child_attr_names_.empty() || texts) {
+        std::string buffer;
         for (const Node& c : s.children()) {
             if (c.is_text())
                 continue;
-            if (child_)
+            // A few names compared cost less than a hash and a look-up per child.
+            if (child_ && listed(child_names_, c.local_name()))
                 hit(is_content_ns(c.ns()) ? key('C', c.local_name())
                                           : key('N', c.local_name(), c.ns()),
                     out);
             for (const auto& [n, v] : c.attributes())
                 if (listed(child_attr_names_, n))
                     hit(key('D', c.local_name(), n, v), out);
+            if (texts)
+                text_hits(c, buffer, out);
         }
     }
     for (const auto& [n, v] : s.attributes()) {
@@ -223,13 +331,10 @@ void FilterIndex::candidates(const Node& s, std::vector<std::uint32_t>& out) con
             hit(key('A', n, v), out);
         if (listed(present_names_, n))
             hit(key('H', n), out);
-        for (const auto& [name, lengths] : prefix_lengths_) {
-            if (name != n)
-                continue;
-            for (std::size_t len : lengths)
+        if (const std::vector<std::size_t>* lengths = lengths_of(prefix_lengths_, n))
+            for (std::size_t len : *lengths)
                 if (len <= v.size())
                     hit(key('P', n, std::string_view(v).substr(0, len)), out);
-        }
     }
     if (out.size() > always_.size()) {
         std::sort(out.begin(), out.end());

@@ -19,8 +19,9 @@ namespace pcj::detail {
 // (xpath.cpp), and libxml2 alone decides whether a filter matches and what it selects. This
 // file only rules filters OUT: it reasons about that document through the pcj::Node it was
 // built from, and is only used on stanzas for which plain_stanza() vouches that the two agree on
-// every element's name and namespace and on every attribute (no NUL bytes, no namespace
-// declaration that would make libxml2 put an element elsewhere). Other stanzas take every filter
+// every element's name and namespace, on every attribute and on every text (no NUL bytes, no
+// namespace declaration that would make libxml2 put an element elsewhere, no name whose prefix
+// the two would split differently). Other stanzas take every filter
 // through libxml2.
 //
 // A Plan is derived from the expression's text when the filter is added (and again whenever one
@@ -45,12 +46,14 @@ struct ElemTest {
 
 struct Atom {
     enum class Kind : unsigned char {
-        root,          // the stanza matches test
-        child,         // a child element matches test
-        attr_eq,       // the stanza's attribute name equals value
-        attr_prefix,   // the stanza's first attribute name starts with value
-        attr_present,  // the stanza has attribute name
-        child_attr_eq, // a child matching test has attribute name equal to value
+        root,              // the stanza matches test
+        child,             // a child element matches test
+        attr_eq,           // the stanza's attribute name equals value
+        attr_prefix,       // the stanza's first attribute name starts with value
+        attr_present,      // the stanza has attribute name
+        child_attr_eq,     // a child matching test has attribute name equal to value
+        child_text_eq,     // a child matching test has the string value value
+        child_text_prefix, // a child matching test has a string value starting with value
     };
     Kind kind = Kind::root;
     ElemTest test;
@@ -77,6 +80,14 @@ Plan make_plan(std::string_view xpath, const PrefixMap& prefixes);
 bool plain_stanza(const Node& stanza);
 bool holds(const Cond& cond, const Node& stanza);
 
+// The stream content namespaces (and none), which XPath sees as no namespace.
+bool is_content_ns(std::string_view ns);
+// Whether element e (of a plain stanza) passes the name test as libxml2 sees it.
+bool element_matches(const Node& e, const ElemTest& t);
+// An element's XPath string value, the concatenation of its descendants' text; the view is into
+// the element or into buffer.
+std::string_view string_value(const Node& e, std::string& buffer);
+
 // Filter ids by key; candidates() returns, ascending, every filter that has no key or one of
 // whose keys the stanza has.
 class FilterIndex {
@@ -86,15 +97,19 @@ public:
 
 private:
     void hit(std::uint64_t key, std::vector<std::uint32_t>& out) const;
+    void text_hits(const Node& child, std::string& buffer, std::vector<std::uint32_t>& out) const;
 
     std::vector<std::uint32_t> always_;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> keys_;
     bool root_ = false;
     bool child_ = false;
+    std::vector<std::string> child_names_; // the local names under a child key
     std::vector<std::string> eq_names_;
     std::vector<std::string> present_names_;
     std::vector<std::string> child_attr_names_;
     std::vector<std::pair<std::string, std::vector<std::size_t>>> prefix_lengths_;
+    std::vector<std::string> text_names_; // child local names under a child_text_eq key
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> text_prefix_lengths_;
 };
 
 } // namespace pcj::detail

@@ -213,7 +213,21 @@ private:
             if (name != nullptr && t)
                 return atom(Atom{Atom::Kind::child_attr_eq, std::move(*t), *name, value});
         }
+        // child = 'value': some such child has that string value
+        if (std::optional<ElemTest> t = one_child(path))
+            return atom(Atom{Atom::Kind::child_text_eq, std::move(*t), {}, value});
         return nonempty(path);
+    }
+
+    // The test of a path made of one child step with a name (its predicates only narrow it).
+    std::optional<ElemTest> one_child(const Expr& path) const {
+        if (path.kind != Expr::Kind::path || path.absolute || path.steps.size() != 1 ||
+            path.steps[0].axis != Axis::child)
+            return std::nullopt;
+        std::optional<ElemTest> t = elem_test(path.steps[0].test);
+        if (!t || t->local.empty() || t->ns == ElemTest::Ns::any)
+            return std::nullopt;
+        return t;
     }
 
     Cond function_truth(const Expr& e) const {
@@ -227,6 +241,10 @@ private:
         const std::string* name = simple_attr(e.args[0]);
         if (name != nullptr && e.text == "starts-with")
             return atom(Atom{Atom::Kind::attr_prefix, {}, *name, e.args[1].text});
+        // The first such child starts with the text, so some such child does.
+        if (e.text == "starts-with")
+            if (std::optional<ElemTest> t = one_child(e.args[0]))
+                return atom(Atom{Atom::Kind::child_text_prefix, std::move(*t), {}, e.args[1].text});
         return nonempty(e.args[0]);
     }
 
@@ -319,13 +337,17 @@ private:
 
 // -- index keys ----------------------------------------------------------------------------------
 
-// Lower is more selective.
+// Lower is more selective. A stanza's type takes a handful of values, so a filter filed under
+// type='chat' is a candidate on most messages: any other key of its condition is better.
 int weight(const Atom& a) {
     switch (a.kind) {
     case Atom::Kind::attr_eq:
+        return a.name == "type" ? 7 : 1;
     case Atom::Kind::child_attr_eq:
+    case Atom::Kind::child_text_eq:
         return 1;
     case Atom::Kind::attr_prefix:
+    case Atom::Kind::child_text_prefix:
         return 2;
     case Atom::Kind::child:
         return a.test.ns == ElemTest::Ns::uri ? 2 : 6;
@@ -342,6 +364,8 @@ bool indexable(const Atom& a) {
     case Atom::Kind::root:
     case Atom::Kind::child:
     case Atom::Kind::child_attr_eq:
+    case Atom::Kind::child_text_eq:
+    case Atom::Kind::child_text_prefix:
         return !a.test.local.empty() && a.test.ns != ElemTest::Ns::any;
     default:
         return true;

@@ -83,6 +83,13 @@ const std::vector<std::string> kExpressions = {
     "/message[starts-with(@from,'')]",
     "/message[@type!='chat']",
     "/message[body='hi']",
+    "/message[body='']",
+    "/message[thread='t1'][@type='chat']",
+    "/message[starts-with(body,'h')]",
+    "/message[starts-with(x:x, 'a')]",
+    "/message[x:x='']",
+    "/message[jc:body='hi']",
+    "/message[*='hi']",
     "/message[string-length(@id) > 3]",
     "/message[1]",
     "/message[2]",
@@ -249,6 +256,7 @@ TEST_CASE("xpath index: indexed evaluation fires exactly what libxml2 alone fire
     FilterSet indexed;
     FilterSet brute;
     brute.set_indexing(false);
+    brute.set_fast_path(false);
     bind(indexed);
     bind(brute);
     for (std::size_t i = 0; i < kExpressions.size(); ++i) {
@@ -275,6 +283,7 @@ TEST_CASE("xpath index: each expression alone gives the same result indexed and 
         FilterSet indexed;
         FilterSet brute;
         brute.set_indexing(false);
+        brute.set_fast_path(false);
         bind(indexed);
         bind(brute);
         indexed.add("e", xpath);
@@ -326,6 +335,38 @@ TEST_CASE("xpath index: the usual filter shapes are indexed by what a stanza mus
     // A union is a candidate on stanzas that have either key.
     const pcj::detail::Plan unions = make_plan("/message/body | /iq/cs:active", prefixes);
     CHECK(unions.keys.size() == 2);
+}
+
+TEST_CASE("xpath index: a child's text is a key, by its whole value or its start",
+          "[xpath][index][plan]") {
+    pcj::detail::PrefixMap prefixes{{"sid", "urn:xmpp:sid:0"}};
+    using pcj::detail::Atom;
+    using pcj::detail::make_plan;
+    const pcj::detail::Plan subject = make_plan("/message[subject='Weekly']", prefixes);
+    REQUIRE(subject.keys.size() == 1);
+    CHECK(subject.keys[0].kind == Atom::Kind::child_text_eq);
+    CHECK(subject.keys[0].value == "Weekly");
+    const pcj::detail::Plan cmd =
+        make_plan("/message[@type='chat'][starts-with(body,'!cmd')]", prefixes);
+    REQUIRE(cmd.keys.size() == 1); // the text is more selective than a common type
+    CHECK(cmd.keys[0].kind == Atom::Kind::child_text_prefix);
+    const pcj::detail::Plan ns = make_plan("/message[sid:stanza-id='x']", prefixes);
+    REQUIRE(ns.keys.size() == 1);
+    CHECK(ns.keys[0].test.uri == "urn:xmpp:sid:0");
+    // The text of a grandchild, or a test with an empty text, is no text key.
+    CHECK(make_plan("/message[x/body='a']", prefixes).keys[0].kind != Atom::Kind::child_text_eq);
+    CHECK(make_plan("/message[starts-with(body,'')]", prefixes).keys[0].kind == Atom::Kind::root);
+
+    FilterSet f;
+    f.add("subject", "/message[subject='Weekly']");
+    f.add("cmd", "/message[starts-with(body,'!cmd')]");
+    f.add("mixed", "/message[body='ab']");
+    CHECK(run(f, build("message").child(build("subject").text("Weekly"))).size() == 1);
+    CHECK(run(f, build("message").child(build("subject").text("Weekly!"))).empty());
+    CHECK(run(f, build("message").child(build("body").text("!cmd run"))).size() == 1);
+    CHECK(run(f, build("message").child(build("body").text(" !cmd"))).empty());
+    const Node mixed = build("message").child(build("body").text("a").child(build("i").text("b")));
+    CHECK(run(f, mixed).size() == 1);
 }
 
 TEST_CASE("xpath index: an unparsable or unbound expression falls back to every stanza",

@@ -1,0 +1,104 @@
+// The XPath fast path against libxml2: expressions of the fast path's subset, drawn from the
+// input, on stanzas drawn from it too (or parsed from it). Aborts when the fast path alone, or
+// the index with the fast path, fires anything other than libxml2 alone — another filter,
+// another node, another order — or when a generated expression is not in the subset.
+//
+// Input: a byte that splits what follows, bytes that steer the generator of expressions and
+// bytes that steer the generator of the stanza (test/support/xpath_subset.hpp; one byte per
+// choice, 0 once they run out), optionally followed by a NUL and a stanza's XML, used instead of
+// the generated stanza when it parses. Each generator has its own bytes, so that a long
+// expression does not leave the stanza empty.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pcj/error.hpp"
+#include "pcj/node.hpp"
+#include "xpath.hpp"
+#include "xpath_subset.hpp"
+
+namespace {
+
+using pcj::detail::FilterSet;
+
+struct Bytes {
+    std::string_view data;
+    unsigned pick(unsigned n) {
+        if (n == 0 || data.empty())
+            return 0;
+        const auto b = static_cast<unsigned char>(data.front());
+        data.remove_prefix(1);
+        return b % n;
+    }
+};
+
+std::vector<std::string> fire_all(const FilterSet& set, const pcj::Node& stanza) {
+    std::vector<std::string> fired;
+    set.evaluate(stanza, [&](std::string_view event, std::string_view xpath,
+                             std::span<const pcj::Node> matches) {
+        std::string line = std::string(event) + "|" + std::string(xpath) + "|";
+        for (const auto& m : matches)
+            line += (m.is_text() ? "text:" + m.text() : m.to_string()) + "|";
+        fired.push_back(std::move(line));
+    });
+    return fired;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view all(reinterpret_cast<const char*>(data), size);
+    const auto nul = all.find('\0');
+    std::string_view steer = all.substr(0, nul);
+    const unsigned split = steer.empty() ? 0 : static_cast<unsigned char>(steer.front());
+    steer.remove_prefix(steer.empty() ? 0 : 1);
+    const std::size_t cut = steer.size() * split / 256;
+    Bytes bytes{steer.substr(0, cut)};
+    Bytes stanza_bytes{steer.substr(cut)};
+    pcj::test::SubsetGenerator<Bytes> gen(bytes);
+    pcj::test::SubsetGenerator<Bytes> stanza_gen(stanza_bytes);
+
+    FilterSet reference;
+    FilterSet fast;
+    FilterSet both;
+    reference.set_indexing(false);
+    reference.set_fast_path(false);
+    fast.set_indexing(false);
+    const int count = 1 + static_cast<int>(bytes.pick(4));
+    for (FilterSet* f : {&reference, &fast, &both})
+        for (const auto& [prefix, uri] : pcj::test::kSubsetPrefixes)
+            f->ns_prefix(std::string(prefix), std::string(uri));
+    for (int i = 0; i < count; ++i) {
+        const std::string expr = gen.expression();
+        int added = 0;
+        for (FilterSet* f : {&reference, &fast, &both}) {
+            try {
+                f->add("e" + std::to_string(i), expr);
+                ++added;
+            } catch (const pcj::XPathError&) {
+            }
+        }
+        if (added != 0 && added != 3)
+            std::abort();
+    }
+    if (fast.fast_count() != fast.size())
+        std::abort(); // a generated expression fell outside the subset
+
+    pcj::Node stanza;
+    bool parsed = false;
+    if (nul != std::string_view::npos) {
+        try {
+            stanza = pcj::Node::parse(all.substr(nul + 1));
+            parsed = true;
+        } catch (const pcj::Error&) {
+        }
+    }
+    if (!parsed)
+        stanza = stanza_gen.stanza();
+    const std::vector<std::string> want = fire_all(reference, stanza);
+    if (fire_all(fast, stanza) != want || fire_all(both, stanza) != want)
+        std::abort();
+    return 0;
+}
