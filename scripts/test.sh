@@ -154,7 +154,8 @@ if ((status == 0)); then
         -Doptimization=g \
         -Dwerror=true -Dcpp_args=-Wno-maybe-uninitialized -Dexamples=disabled -Dbench=disabled \
         -- test/unit_tests test/protocol_tests fuzz/fuzz_xml_stream fuzz/fuzz_xmpp fuzz/fuzz_legacy \
-        fuzz/fuzz_j14 fuzz/fuzz_j2 fuzz/fuzz_sasl fuzz/fuzz_route fuzz/fuzz_xpath fuzz/fuzz_node; then
+        fuzz/fuzz_j14 fuzz/fuzz_j2 fuzz/fuzz_sasl fuzz/fuzz_route fuzz/fuzz_xpath fuzz/fuzz_xpath_fast \
+        fuzz/fuzz_node; then
         run_tests build-asan --no-rebuild --suite unit --suite protocol --suite fuzz || status=1
     else
         status=1
