@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
         // receives nothing (doc/deployment.md).
         config.reconnect.enabled = true;
         config.reconnect.min_delay = std::chrono::milliseconds(min_delay_ms);
-        config.reconnect.initial_delay = std::max(config.reconnect.min_delay,
-                                                  std::chrono::milliseconds(200));
+        config.reconnect.initial_delay =
+            std::max(config.reconnect.min_delay, std::chrono::milliseconds(200));
         config.reconnect.max_delay = config.reconnect.initial_delay * 4;
 
         pcj::Component component(config);

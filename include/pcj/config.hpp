@@ -92,9 +92,9 @@ struct PCJ_EXPORT ReconnectConfig {
     /// [0, bound]. For servers that need a moment to forget a lost connection (doc/deployment.md:
     /// an ejabberd cluster frees a dead node's component slots only once it has seen the node go).
     std::chrono::milliseconds min_delay{0};
-    std::chrono::milliseconds max_delay{60'000};    ///< no delay's upper bound grows past this
-    double multiplier = 2.0;                        ///< growth of the bound per attempt (>= 1)
-    unsigned max_attempts = 0;                      ///< attempts after one failure; 0: no limit
+    std::chrono::milliseconds max_delay{60'000}; ///< no delay's upper bound grows past this
+    double multiplier = 2.0;                     ///< growth of the bound per attempt (>= 1)
+    unsigned max_attempts = 0;                   ///< attempts after one failure; 0: no limit
     /// The jitter's random source, a number in [0, 1); empty: a per-process generator. Tests
     /// give their own.
     std::function<double()> uniform;

@@ -16,8 +16,7 @@
 
 namespace pcj::detail {
 
-template <class T>
-class LazyDeque {
+template <class T> class LazyDeque {
 public:
     bool empty() const { return !d_ || d_->empty(); }
     // Whether the deque is allocated (a default-constructed std::deque holds ≈ 576 bytes).

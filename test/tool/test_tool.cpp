@@ -163,8 +163,8 @@ TEST_CASE("tool: pcj watch without --json prints one line per event: time, name,
         const auto end = l.find(' ', space + 1);
         return l.substr(space + 1, end == std::string::npos ? end : end - space - 1);
     };
-    REQUIRE(watch.wait_for_line([&](const std::string& l) { return event_of(l) == "PCJ_READY"; },
-                                20s));
+    REQUIRE(
+        watch.wait_for_line([&](const std::string& l) { return event_of(l) == "PCJ_READY"; }, 20s));
     REQUIRE(watch.wait_for_line(
         [&](const std::string& l) {
             return event_of(l) == "PCJ_NODERECEIVED" && l.find(" <presence") != std::string::npos;

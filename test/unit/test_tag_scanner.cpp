@@ -89,7 +89,9 @@ Model scanned(std::string_view s, std::size_t max, const std::vector<std::size_t
 } // namespace
 
 TEST_CASE("tag scanner: counts attributes and spots DTD markup", "[xml_stream][hostile]") {
-    const auto at = [](std::string_view s, std::size_t max) { return scanned(s, max, {}); };
+    const auto at = [](std::string_view s, std::size_t max) {
+        return scanned(s, max, {});
+    };
     CHECK(at("<a x='1' y=\"2\">text = text</a>", 2).at == std::string_view::npos);
     const auto third = at("<a x='1' y='2' z='3'/>", 2);
     CHECK(third.at == 16);
