@@ -9,31 +9,18 @@
 
 #include "pcj/error.hpp"
 #include "pcj/node.hpp"
+#include "filter_fires.hpp"
 #include "xpath.hpp"
 
 using pcj::build;
 using pcj::Node;
 using pcj::detail::FilterSet;
+using pcj::test::Fired;
+using pcj::test::run;
 
 namespace {
 
 const std::string kDiscoInfo = "http://jabber.org/protocol/disco#info";
-
-struct Fired {
-    std::string event;
-    std::string xpath;
-    std::vector<Node> matches;
-};
-
-// Evaluates and records every fire.
-std::vector<Fired> run(const FilterSet& filters, const Node& stanza) {
-    std::vector<Fired> fired;
-    filters.evaluate(stanza, [&](std::string_view event, std::string_view xpath,
-                                 std::span<const Node> matches) {
-        fired.push_back({std::string(event), std::string(xpath), {matches.begin(), matches.end()}});
-    });
-    return fired;
-}
 
 std::vector<std::string> events_of(const std::vector<Fired>& fired) {
     std::vector<std::string> out;

@@ -7,30 +7,17 @@
 #include <vector>
 
 #include "pcj/node.hpp"
+#include "filter_fires.hpp"
 #include "xpath.hpp"
 #include "xpath_subset.hpp"
 
 using pcj::build;
 using pcj::Node;
 using pcj::detail::FilterSet;
+using pcj::test::Fired;
+using pcj::test::run;
 
 namespace {
-
-struct Fired {
-    std::string event;
-    std::string xpath;
-    std::vector<Node> matches;
-    bool operator==(const Fired&) const = default;
-};
-
-std::vector<Fired> run(const FilterSet& filters, const Node& stanza) {
-    std::vector<Fired> fired;
-    filters.evaluate(stanza, [&](std::string_view event, std::string_view xpath,
-                                 std::span<const Node> matches) {
-        fired.push_back({std::string(event), std::string(xpath), {matches.begin(), matches.end()}});
-    });
-    return fired;
-}
 
 std::string describe(const std::vector<Fired>& fired) {
     std::string out;

@@ -6,30 +6,17 @@
 #include <vector>
 
 #include "pcj/node.hpp"
+#include "filter_fires.hpp"
 #include "xpath.hpp"
 #include "xpath_index.hpp"
 
 using pcj::build;
 using pcj::Node;
 using pcj::detail::FilterSet;
+using pcj::test::Fired;
+using pcj::test::run;
 
 namespace {
-
-struct Fired {
-    std::string event;
-    std::string xpath;
-    std::vector<Node> matches;
-    bool operator==(const Fired&) const = default;
-};
-
-std::vector<Fired> run(const FilterSet& filters, const Node& stanza) {
-    std::vector<Fired> fired;
-    filters.evaluate(stanza, [&](std::string_view event, std::string_view xpath,
-                                 std::span<const Node> matches) {
-        fired.push_back({std::string(event), std::string(xpath), {matches.begin(), matches.end()}});
-    });
-    return fired;
-}
 
 const char* const kChatStates = "http://jabber.org/protocol/chatstates";
 const char* const kDisco = "http://jabber.org/protocol/disco#info";
