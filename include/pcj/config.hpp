@@ -126,9 +126,11 @@ struct PCJ_EXPORT RateLimitConfig {
 
 /// XEP-0198 stream management, for XMPP clients whose server offers it (doc/unattended.md).
 struct PCJ_EXPORT StreamManagementConfig {
-    bool enabled = true;    ///< enable after bind when the server offers urn:xmpp:sm:3
-    bool resume = true;     ///< ask for resumption, and resume after a lost link
-    unsigned ack_every = 5; ///< request an ack (`<r/>`) after this many stanzas; 0: not by count
+    bool enabled = true; ///< enable after bind when the server offers urn:xmpp:sm:3
+    bool resume = true;  ///< ask for resumption, and resume after a lost link
+    /// request an ack (`<r/>`) after this many stanzas; 0: not by count. One request is out at
+    /// a time: stanzas written while it is unanswered are asked for when its `<a/>` comes.
+    unsigned ack_every = 5;
     std::chrono::milliseconds ack_after{2'000}; ///< and this long after an unacked write; 0: never
 };
 

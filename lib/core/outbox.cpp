@@ -78,11 +78,21 @@ void Outbox::write_stanza(const Node& node, OutcomeHandler handler, Clock::time_
     const auto waited = now > since
                             ? std::chrono::duration_cast<std::chrono::milliseconds>(now - since)
                             : std::chrono::milliseconds(0);
-    // One handler for both reports: `sent` here, `acked` (or a requeue) from stream management,
-    // which holds a forwarder rather than a copy of the application's callable.
-    auto shared = std::make_shared<OutcomeHandler>(std::move(handler));
-    write(node, [shared](const Outcome& outcome) { (*shared)(outcome); });
-    report(*shared, Delivery::sent, nullptr, waited);
+    if (sm_ == nullptr) {
+        write(node, {});
+        report(handler, Delivery::sent, nullptr, waited);
+        return;
+    }
+    // One handler for both reports, never copied: stream management keeps the stanza now (its
+    // count and bytes before PCJ_NODESENT, as write() does), the handler hears `sent`, and
+    // then goes to stream management for `acked` — which tells it at once what happened to
+    // the stanza meanwhile if a handler settled it. A stanza it does not keep (not enabled,
+    // not a stanza) ends with `sent`.
+    send_bytes(node);
+    const std::uint64_t seq = sm_->keep_pending(node, write_buffer_);
+    after_send(node);
+    report(handler, Delivery::sent, nullptr, waited);
+    sm_->adopt(seq, std::move(handler));
 }
 
 std::size_t Outbox::size_of(const Node& node) {

@@ -73,16 +73,76 @@ bool StreamManagement::is_stanza(const Node& node) const {
 
 void StreamManagement::on_written(const Node& node, std::string_view bytes,
                                   OutcomeHandler handler) {
-    if (!keeps(node)) {
+    store(node, bytes, std::move(handler), false);
+}
+
+std::uint64_t StreamManagement::keep_pending(const Node& node, std::string_view bytes) {
+    if (!store(node, bytes, {}, true)) {
+        return 0;
+    }
+    return front_seq_ + unacked_.size() - 1; // store() may have asked for an ack: none came yet
+}
+
+void StreamManagement::adopt(std::uint64_t seq, OutcomeHandler handler) {
+    if (seq == 0 || !handler) {
         return;
     }
-    unacked_.push_back(Unacked{std::string(bytes), std::move(handler)});
-    if (config_.stream_management.ack_every != 0 &&
-        ++since_request_ >= config_.stream_management.ack_every) {
-        request_ack();
+    if (seq >= front_seq_ && seq - front_seq_ < unacked_.size()) {
+        Unacked& u = unacked_[static_cast<std::size_t>(seq - front_seq_)];
+        u.handler = std::move(handler);
+        u.pending = false;
         return;
+    }
+    for (auto it = settled_.begin(); it != settled_.end(); ++it) {
+        if (it->seq != seq) {
+            continue;
+        }
+        Settled found = std::move(*it);
+        settled_.erase(it);
+        if (found.holder) {
+            *found.holder = std::move(handler); // back in the queue: its forwarder calls it
+        } else if (found.outcome) {
+            handler(*found.outcome);
+        }
+        return;
+    }
+}
+
+bool StreamManagement::store(const Node& node, std::string_view bytes, OutcomeHandler handler,
+                             bool pending) {
+    if (!keeps(node)) {
+        return false;
+    }
+    if (kept_head_ > 0 && kept_head_ >= kept_.size() - kept_head_) {
+        // The dead prefix is at least as long as the live part: moving the live part costs
+        // no more than what was appended since the last move, so each byte is moved O(1) times.
+        kept_.erase(0, kept_head_);
+        kept_head_ = 0;
+    }
+    kept_.append(bytes);
+    unacked_.push_back(Unacked{bytes.size(), std::move(handler), pending});
+    // One request at a time: while one is unanswered, the count goes on and the next <r/> goes
+    // when its <a/> comes (on_ack). A burst of writes then costs one <r/> and one <a/> per
+    // round trip rather than one per ack_every stanzas, and the <a/> settles all of them.
+    if (config_.stream_management.ack_every != 0 &&
+        ++since_request_ >= config_.stream_management.ack_every && !awaiting_ack_) {
+        request_ack();
+        return true;
     }
     arm_timer();
+    return true;
+}
+
+bool StreamManagement::settle(Unacked& done, std::uint64_t seq, const Outcome& outcome,
+                              const Emitter::Token& connection) {
+    if (done.handler) {
+        done.handler(outcome);
+        return connection.current();
+    }
+    if (done.pending) {
+        settled_.push_back(Settled{seq, outcome, nullptr});
+    }
+    return true;
 }
 
 bool StreamManagement::on_inbound(const Node& node) {
@@ -114,10 +174,18 @@ void StreamManagement::on_ack(const Node& a) {
         emitter_.log(LogLevel::warning, "stream management: an <a/> without a valid h; ignored");
         return;
     }
+    awaiting_ack_ = false;
     if (!acknowledge(*h)) {
         return;
     }
-    emitter_.emit(sm::ACK, nullptr, &a);
+    if (!emitter_.emit(sm::ACK, nullptr, &a)) {
+        return;
+    }
+    // The stanzas written while the request was out: asked for now if they make a count.
+    const unsigned every = config_.stream_management.ack_every;
+    if (every != 0 && since_request_ >= every && active() && !unacked_.empty() && !closing_) {
+        request_ack();
+    }
 }
 
 bool StreamManagement::acknowledge(std::uint32_t h) {
@@ -132,12 +200,15 @@ bool StreamManagement::acknowledge(std::uint32_t h) {
     const Emitter::Token connection = emitter_.token();
     for (; count > 0; --count) {
         Unacked done = std::move(unacked_.front());
+        const std::uint64_t seq = front_seq_++;
         unacked_.pop_front();
-        if (done.handler) {
-            done.handler(Outcome{Delivery::acked, {}, std::chrono::milliseconds(0)});
-            if (!connection.current()) {
-                return false;
-            }
+        kept_head_ += done.size;
+        if (unacked_.empty()) {
+            forget_kept(); // keeps its capacity for the next ones
+        }
+        if (!settle(done, seq, Outcome{Delivery::acked, {}, std::chrono::milliseconds(0)},
+                    connection)) {
+            return false;
         }
     }
     if (unacked_.empty() && timer_) {
@@ -150,6 +221,7 @@ bool StreamManagement::acknowledge(std::uint32_t h) {
 
 void StreamManagement::request_ack() {
     since_request_ = 0;
+    awaiting_ack_ = true;
     if (timer_) {
         timer_->stop();
     }
@@ -184,9 +256,10 @@ void StreamManagement::send_raw(const std::string& bytes) {
     stack_.send(bytes);
 }
 
-std::optional<Node> StreamManagement::revive(Unacked& u) {
+std::optional<Node> StreamManagement::revive(std::string_view bytes, Unacked& u,
+                                             std::uint64_t seq) {
     try {
-        return Node::parse(u.bytes);
+        return Node::parse(bytes);
     } catch (const ParseError& e) {
         // Only a node whose serialisation is not XML (text with characters XML forbids) gets
         // here; the server refused the stream over it already.
@@ -194,9 +267,13 @@ std::optional<Node> StreamManagement::revive(Unacked& u) {
                          std::string("an unacknowledged stanza could not be read back: ") +
                              e.what()};
         emitter_.log(LogLevel::warning, why.text);
+        const Outcome failed{Delivery::failed, why, std::chrono::milliseconds(0)};
         if (u.handler) {
             auto handler = std::move(u.handler);
-            handler(Outcome{Delivery::failed, why, std::chrono::milliseconds(0)});
+            handler(failed);
+        } else if (u.pending) {
+            u.pending = false;
+            settled_.push_back(Settled{seq, failed, nullptr});
         }
         return std::nullopt;
     }
@@ -208,6 +285,7 @@ void StreamManagement::start_session() {
     active_ = true;
     stream_ = emitter_.token();
     since_request_ = 0;
+    awaiting_ack_ = false;
 }
 
 void StreamManagement::on_shutdown() {
@@ -240,10 +318,13 @@ void StreamManagement::on_closed() {
 void StreamManagement::drop_unacked(const std::string& text) {
     const Reason why{"stream-management", 0, "unacknowledged", text};
     std::deque<Unacked> gone = unacked_.take();
+    forget_kept();
+    std::uint64_t seq = front_seq_;
+    front_seq_ += gone.size();
+    const Emitter::Token connection = emitter_.token();
     for (Unacked& u : gone) {
-        if (u.handler) {
-            u.handler(Outcome{Delivery::dropped, why, std::chrono::milliseconds(0)});
-        }
+        // Every one is told, even if a handler replaces the connection: they are gone.
+        settle(u, seq++, Outcome{Delivery::dropped, why, std::chrono::milliseconds(0)}, connection);
     }
 }
 
@@ -270,9 +351,14 @@ std::string StreamManagement::resumed(const Node& resumed) {
         return jid_;
     }
     // What the server never received, once more, in order; the hook does not keep them twice.
+    // Nothing is kept or acknowledged while resending: kept_ and kept_head_ stay as they are.
     resending_ = true;
+    std::size_t at = kept_head_;
     for (std::size_t i = 0; i < unacked_.size() && connection.current(); ++i) {
-        std::optional<Node> node = revive(unacked_[i]);
+        Unacked& u = unacked_[i];
+        std::optional<Node> node =
+            revive(std::string_view(kept_).substr(at, u.size), u, front_seq_ + i);
+        at += u.size;
         if (node) {
             write_(*node);
         }
@@ -292,12 +378,30 @@ void StreamManagement::resume_failed(const Node* failed) {
     }
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());
+    std::size_t at = kept_head_;
+    std::uint64_t seq = front_seq_;
     for (auto& u : unacked_.get()) {
-        if (std::optional<Node> node = revive(u)) {
-            back.emplace_back(std::move(*node), std::move(u.handler));
+        if (std::optional<Node> node = revive(std::string_view(kept_).substr(at, u.size), u, seq)) {
+            OutcomeHandler handler = std::move(u.handler);
+            if (u.pending) {
+                // Its handler is still being told `sent`: the queue gets a forwarder to the
+                // holder that adopt() fills.
+                auto holder = std::make_shared<OutcomeHandler>();
+                settled_.push_back(Settled{seq, std::nullopt, holder});
+                handler = [holder](const Outcome& o) {
+                    if (*holder) {
+                        (*holder)(o);
+                    }
+                };
+            }
+            back.emplace_back(std::move(*node), std::move(handler));
         }
+        at += u.size;
+        ++seq;
     }
+    front_seq_ += unacked_.size();
     unacked_.clear();
+    forget_kept();
     resume_id_.clear();
     active_ = false;
     handled_ = 0;

@@ -62,8 +62,12 @@ public:
     // the request timer, made again at the next timed request).
     void trim() {
         unacked_.release_if_empty();
-        if (unacked_.empty() && timer_ && !timer_->active()) {
-            timer_.reset();
+        if (unacked_.empty()) {
+            std::string().swap(kept_);
+            kept_head_ = 0;
+            if (timer_ && !timer_->active()) {
+                timer_.reset();
+            }
         }
     }
 
@@ -72,9 +76,18 @@ public:
     // a stanza of the content namespace).
     bool keeps(const Node& node) const { return !resending_ && active() && is_stanza(node); }
     // A stanza was written as `bytes` (Outbox::write): kept until acknowledged, when
-    // keeps(node). Its serialised form is what is kept — one allocation, where a node is many —
-    // and parsed again only when it must be re-sent or queued again.
+    // keeps(node). Its serialised form is what is kept, appended to one buffer that every
+    // unacknowledged stanza shares (no allocation per stanza), and parsed again only when it
+    // must be re-sent or queued again.
     void on_written(const Node& node, std::string_view bytes, OutcomeHandler handler);
+    // The same for a stanza whose handler is still to be told `sent` by the Outbox (after
+    // PCJ_NODESENT, which may write more): kept without it, the handler handed over by adopt()
+    // once told. Returns the stanza's number, for adopt(); 0 when it is not kept.
+    std::uint64_t keep_pending(const Node& node, std::string_view bytes);
+    // The handler of the stanza numbered `seq` (keep_pending), told `sent`: kept with its
+    // stanza until acknowledged; or, when the stanza was settled meanwhile (a handler ended the
+    // session, or it went back to the queue), told that or sent along.
+    void adopt(std::uint64_t seq, OutcomeHandler handler);
     // A received element: true when it was stream management's own (<r/>, <a/>) and is done
     // with; stanzas are counted and go on.
     bool on_inbound(const Node& node);
@@ -104,13 +117,31 @@ public:
 
 private:
     struct Unacked {
-        std::string bytes; // as written, in the content namespace
+        std::size_t size; // of its bytes in kept_, as written, in the content namespace
         OutcomeHandler handler;
+        bool pending = false; // keep_pending(): its handler comes with adopt()
     };
-    // An unacknowledged stanza as a node again (Node::parse; the fuzz_node target checks that
-    // what pcj wrote reads back into a node that writes the same bytes), or nullopt after
-    // telling its handler `failed`.
-    std::optional<Node> revive(Unacked& u);
+    // A pending stanza settled before adopt(): what it was told, or the holder that the queue's
+    // forwarder calls once it is filled.
+    struct Settled {
+        std::uint64_t seq;
+        std::optional<Outcome> outcome;
+        std::shared_ptr<OutcomeHandler> holder;
+    };
+    bool store(const Node& node, std::string_view bytes, OutcomeHandler handler, bool pending);
+    // An entry leaves unacked_: tells its handler `outcome`, or keeps it for adopt() when the
+    // handler has not come yet. False when the connection was replaced meanwhile.
+    bool settle(Unacked& done, std::uint64_t seq, const Outcome& outcome,
+                const Emitter::Token& connection);
+    // An unacknowledged stanza (whose bytes are `bytes`, numbered `seq`) as a node again
+    // (Node::parse; the fuzz_node target checks that what pcj wrote reads back into a node that
+    // writes the same bytes), or nullopt after telling its handler `failed`.
+    std::optional<Node> revive(std::string_view bytes, Unacked& u, std::uint64_t seq);
+    // Forgets the bytes of every unacknowledged stanza (their entries are gone).
+    void forget_kept() {
+        kept_.clear();
+        kept_head_ = 0;
+    }
 
     bool is_stanza(const Node& node) const;
     void on_ack(const Node& a);
@@ -140,10 +171,17 @@ private:
     const std::string no_id_;
     std::string resume_id_;
     std::string jid_;
-    std::uint32_t handled_ = 0; // stanzas received (h we report)
-    std::uint32_t acked_ = 0;   // the server's last h
-    unsigned since_request_ = 0;
+    std::uint32_t handled_ = 0;  // stanzas received (h we report)
+    std::uint32_t acked_ = 0;    // the server's last h
+    unsigned since_request_ = 0; // stanzas kept since the last <r/>
+    bool awaiting_ack_ = false;  // an <r/> went and no <a/> came since
     LazyDeque<Unacked> unacked_;
+    std::uint64_t front_seq_ = 1;  // the number of unacked_.front() (1 for the first ever)
+    std::vector<Settled> settled_; // pending stanzas settled before adopt(): nearly always empty
+    // The bytes of the unacknowledged stanzas, one after another from kept_head_ (what was
+    // acknowledged before it is dead space, reclaimed when it outgrows the live part).
+    std::string kept_;
+    std::size_t kept_head_ = 0;
     std::unique_ptr<Timer> timer_; // made at the first timed request
 };
 

@@ -337,3 +337,94 @@ TEST_CASE("sm: shutdown() asks for a last ack and ends the session: no resumptio
     CHECK(seen.of["m2"].size() == 2);
     CHECK_FALSE(rec.has(sm::RESUME_FAILED));
 }
+
+// One <r/> at a time: stanzas written while a request is unanswered are asked for when its
+// <a/> comes, so a burst costs one request per round trip rather than one per ack_every.
+TEST_CASE("sm: one ack request at a time; the next goes when the answer comes", "[protocol][sm]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    sm_login(peer)
+        .expect("<body>m6</body>") // all six, with one request after m2
+        .send(ack(2))
+        .expect(request) // m3..m6 were written meanwhile: asked for at the answer
+        .send(ack(6))
+        .pause(100ms);
+    Component c(sm_config(peer.port(), 2, 0ms), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    Outcomes seen;
+    for (int i = 1; i <= 6; ++i) {
+        c.output(message("m" + std::to_string(i)), seen.track("m" + std::to_string(i)));
+    }
+    REQUIRE(f.run_until([&] { return peer.done() || peer.failed() || ended(c); }));
+    INFO(peer.all_received());
+    CHECK(peer.done());
+    CHECK(occurrences(peer.all_received(), request) == 2);
+    CHECK(rec.count(sm::ACK) == 2);
+    for (int i = 1; i <= 6; ++i) {
+        CHECK(seen.of["m" + std::to_string(i)] == sent_then_acked);
+    }
+}
+
+// The handler hears `sent` while stream management already keeps its stanza: a stanza written
+// from that report is counted after it, and each handler hears `acked` once.
+TEST_CASE("sm: a stanza written from a `sent` report is kept after the one reported",
+          "[protocol][sm]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    sm_login(peer)
+        .expect("<body>first</body>")
+        .expect("<body>second</body>")
+        .send(ack(1))
+        .pause(50ms)
+        .send(ack(2));
+    Component c(sm_config(peer.port(), 0, 0ms), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    Outcomes seen;
+    std::vector<std::string> acked_in_order;
+    auto second = [&](const Outcome& o) {
+        seen.of["second"].push_back(o.status);
+        if (o.status == Delivery::acked) {
+            acked_in_order.push_back("second");
+        }
+    };
+    c.output(message("first"), [&](const Outcome& o) {
+        seen.of["first"].push_back(o.status);
+        if (o.status == Delivery::sent) {
+            c.output(message("second"), second);
+        } else if (o.status == Delivery::acked) {
+            acked_in_order.push_back("first");
+        }
+    });
+    REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || peer.failed() || ended(c); }));
+    INFO(peer.all_received());
+    CHECK(peer.done());
+    CHECK(seen.of["first"] == sent_then_acked);
+    CHECK(seen.of["second"] == sent_then_acked);
+    CHECK(acked_in_order == std::vector<std::string>{"first", "second"});
+}
+
+// A `sent` report whose handler ends the session at once (shutdown(), then abort()) settles
+// the stanza being reported: its handler hears `dropped` after `sent`, once.
+TEST_CASE("sm: a stanza settled from its own `sent` report is told so once", "[protocol][sm]") {
+    LoopFixture f;
+    ScriptedPeer peer(f.loop());
+    sm_login(peer).expect("<body>m1</body>").pause(200ms);
+    Component c(sm_config(peer.port(), 0, 0ms), f.loop());
+    Recorder rec(c);
+    c.connect();
+    REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
+    Outcomes seen;
+    c.output(message("m1"), [&](const Outcome& o) {
+        seen.of["m1"].push_back(o.status);
+        if (o.status == Delivery::sent) {
+            c.shutdown();
+            c.abort(Reason{"test", 0, "gone", "ended from the sent report"});
+        }
+    });
+    REQUIRE(f.run_until([&] { return ended(c); }));
+    CHECK(seen.of["m1"] == std::vector<Delivery>{Delivery::sent, Delivery::dropped});
+}

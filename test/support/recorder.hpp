@@ -74,6 +74,11 @@ public:
             std::count_if(seen.begin(), seen.end(), [&](const Seen& s) { return s.name == name; }));
     }
     bool has(std::string_view name) const { return count(name) > 0; }
+    const Seen* first(std::string_view name) const {
+        const auto it =
+            std::find_if(seen.begin(), seen.end(), [&](const Seen& s) { return s.name == name; });
+        return it == seen.end() ? nullptr : &*it;
+    }
     const Seen* last(std::string_view name) const {
         for (auto it = seen.rbegin(); it != seen.rend(); ++it) {
             if (it->name == name) {
