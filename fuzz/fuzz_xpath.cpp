@@ -54,6 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     FilterSet indexed;
+    indexed.set_index_above(0); // up to 4 expressions: the index must decide them all
     FilterSet plain;
     plain.set_indexing(false);
     plain.set_fast_path(false);

@@ -101,6 +101,8 @@ struct FilterSet::Impl {
     std::shared_ptr<Engine> engine;
     PrefixMap prefixes;
     bool indexing = true;
+    // Up to this many filters, every one is a candidate: the index pays from there on.
+    std::size_t index_above = 4;
     bool fast_path = true;
 
     Engine& ensure_engine() {
@@ -330,6 +332,10 @@ void FilterSet::set_indexing(bool on) {
     impl_->indexing = on;
 }
 
+void FilterSet::set_index_above(std::size_t filters) {
+    impl_->index_above = filters;
+}
+
 void FilterSet::set_fast_path(bool on) {
     impl_->fast_path = on;
 }
@@ -351,13 +357,16 @@ void FilterSet::evaluate(const Node& stanza, const Fire& fire) const {
     const std::shared_ptr<Engine> engine = impl_->engine; // set: a filter was added
     const bool indexing = impl_->indexing;
     const bool fast_path = impl_->fast_path;
+    const std::size_t index_above = impl_->index_above;
     if ((!indexing && !fast_path) || !plain_stanza(stanza)) {
         evaluate_all(*table, *engine, stanza, fire);
         return;
     }
     ScratchLease scratch;
     std::vector<std::uint32_t>& candidates = scratch->candidates;
-    if (indexing) {
+    // A few filters cost less tried one by one (each fast program, or the necessary condition,
+    // rejects a stanza in a few comparisons) than the index's keys, hashes and sort.
+    if (indexing && table->list.size() > index_above) {
         table->index.candidates(stanza, candidates);
     } else {
         candidates.resize(table->list.size());

@@ -48,6 +48,10 @@ public:
     // with it on (the default) only those the pre-filter cannot rule out (xpath_index.hpp).
     // libxml2 decides every match either way, so the results are the same.
     void set_indexing(bool on);
+    // The index's look-up is used only above this many filters (4 by default): below, trying
+    // each filter costs less than the index's keys and hashes. The differential tests and the
+    // fuzz targets set 0, so that the index decides for every set they build.
+    void set_index_above(std::size_t filters);
     // With the fast path off every candidate goes to libxml2; with it on (the default) the
     // expressions of its subset (xpath_fast.hpp) are evaluated on the Node itself, with the
     // same result. Both off is libxml2 alone, the reference the tests compare against.
