@@ -124,18 +124,20 @@ void InboundRouter::route_ready(const Node& node) {
     }
     // (4) Every matching filter fires its event.
     if (!steps_.filters.empty()) {
-        steps_.filters.evaluate(node, [&](std::string_view event, std::string_view xpath,
-                                          std::span<const Node> matches) {
-            if (!connection.current()) {
-                return;
-            }
-            Event e;
-            e.name = event;
-            e.node = &node;
-            e.xpath = xpath;
-            e.matches = matches;
-            emitter_.events().publish(e);
-        });
+        steps_.filters.evaluate(
+            node,
+            [&](std::string_view event, std::string_view xpath, std::span<const Node> matches) {
+                if (!connection.current()) {
+                    return;
+                }
+                Event e;
+                e.name = event;
+                e.node = &node;
+                e.xpath = xpath;
+                e.matches = matches;
+                emitter_.events().publish(e);
+            },
+            /*parsed=*/true);
         if (!connection.current()) {
             return;
         }

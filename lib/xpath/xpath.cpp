@@ -349,7 +349,7 @@ std::size_t FilterSet::fast_count() const {
 // Only the candidates the index names, and whose necessary condition holds, are evaluated: by the
 // fast path when it covers the expression, otherwise by libxml2 on a document built for the
 // first of them.
-void FilterSet::evaluate(const Node& stanza, const Fire& fire) const {
+void FilterSet::evaluate(const Node& stanza, const Fire& fire, bool parsed) const {
     // Both snapshots keep working even if fire() changes or destroys this FilterSet.
     const std::shared_ptr<const FilterTable> table = impl_->table;
     if (table->list.empty() || stanza.empty() || stanza.is_text())
@@ -358,7 +358,8 @@ void FilterSet::evaluate(const Node& stanza, const Fire& fire) const {
     const bool indexing = impl_->indexing;
     const bool fast_path = impl_->fast_path;
     const std::size_t index_above = impl_->index_above;
-    if ((!indexing && !fast_path) || !plain_stanza(stanza)) {
+    if ((!indexing && !fast_path) ||
+        !(parsed ? plain_parsed_stanza(stanza) : plain_stanza(stanza))) {
         evaluate_all(*table, *engine, stanza, fire);
         return;
     }

@@ -42,7 +42,9 @@ public:
     // Evaluates every filter against the stanza in insertion order and calls fire for each
     // one that matched. fire may add or remove filters; the evaluation in progress uses the
     // set as it was when evaluate() started.
-    void evaluate(const Node& stanza, const Fire& fire) const;
+    // `parsed`: the stanza is as XmlStream delivered it (the inbound path), which spares a
+    // check that only a stanza built otherwise can fail (plain_parsed_stanza()).
+    void evaluate(const Node& stanza, const Fire& fire, bool parsed = false) const;
 
     // With indexing off (tests, diagnosis) every filter goes through libxml2 on every stanza;
     // with it on (the default) only those the pre-filter cannot rule out (xpath_index.hpp).

@@ -225,6 +225,29 @@ bool plain_stanza(const Node& stanza) {
     return plain_element(stanza);
 }
 
+namespace {
+
+// The prefix is "xml" or "xmlns" (the name of a parsed element is a well-formed QName).
+bool reserved_prefix(std::string_view name) {
+    return name.size() > 4 && name.compare(0, 3, "xml") == 0 &&
+           (name[3] == ':' || (name.size() > 6 && name.compare(3, 3, "ns:") == 0));
+}
+
+bool plain_parsed_element(const Node& e) {
+    if (reserved_prefix(e.name()) && !is_content_ns(e.ns()))
+        return false;
+    for (const Node& c : e.children())
+        if (!c.is_text() && !plain_parsed_element(c))
+            return false;
+    return true;
+}
+
+} // namespace
+
+bool plain_parsed_stanza(const Node& stanza) {
+    return plain_parsed_element(stanza);
+}
+
 bool holds(const Cond& cond, const Node& stanza) {
     switch (cond.kind) {
     case Cond::Kind::yes:

@@ -7,6 +7,7 @@
 
 #include "filter_fires.hpp"
 #include "pcj/node.hpp"
+#include "xml_stream.hpp"
 #include "xpath.hpp"
 #include "xpath_index.hpp"
 
@@ -388,4 +389,38 @@ TEST_CASE("xpath index: one element selected by libxml2 is handed over as the st
         seen = &m[0];
     });
     CHECK(seen == &stanza.children()[0]);
+}
+
+// The inbound path asks plain_parsed_stanza(), which trusts the parser for what plain_stanza()
+// checks on any Node: both must agree on whatever XmlStream delivers, reserved prefixes included.
+TEST_CASE("xpath index: a parsed stanza's cheap check agrees with the full one", "[xpath][index]") {
+    std::vector<Node> delivered;
+    pcj::detail::XmlStream::Callbacks cb;
+    cb.on_stream_start = [](const Node&) {
+    };
+    cb.on_stanza = [&](const Node& n) {
+        delivered.push_back(n);
+    };
+    cb.on_stream_end = [] {
+    };
+    cb.on_error = [](const pcj::Reason& r) {
+        FAIL(r.text);
+    };
+    pcj::detail::XmlStream xml(std::move(cb), 1 << 20, 64);
+    REQUIRE(xml.feed("<stream:stream xmlns='jabber:client' "
+                     "xmlns:stream='http://etherx.jabber.org/streams'>"
+                     "<message to='a@b' xml:lang='en'><body>hi</body></message>"
+                     "<message><xml:x>reserved prefix</xml:x></message>"
+                     "<message xmlns:p='urn:p'><p:c p:id='1'><p:d/></p:c></message>"
+                     "<iq type='get'><query xmlns='urn:q'><item xmlns=''/></query></iq>"
+                     "<presence><x xmlns='urn:x' xmlns:xml2='urn:y'><xml2:z/></x></presence>"
+                     "<message><c xmlns='jabber:client'><xml:y/></c></message>"));
+    REQUIRE(delivered.size() == 6);
+    std::size_t not_plain = 0;
+    for (const Node& n : delivered) {
+        INFO(n.to_string());
+        CHECK(pcj::detail::plain_parsed_stanza(n) == pcj::detail::plain_stanza(n));
+        not_plain += pcj::detail::plain_stanza(n) ? 0 : 1;
+    }
+    CHECK(not_plain == 2); // <xml:x> and <xml:y>: the prefix xml is always the XML namespace
 }
