@@ -105,12 +105,20 @@ std::size_t TagScanner::scan(std::string_view bytes) {
             const char c = *p;
             if (c == '<') {
                 tag_start_ = scanned_ + static_cast<std::size_t>(p - begin);
+            } else if (c == '/' || c == '?' || c == '!') {
+                state_ = c == '/' ? State::text : c == '?' ? State::other : State::bang;
             } else {
-                state_ = c == '/'   ? State::text
-                         : c == '?' ? State::other
-                         : c == '!' ? State::bang
-                                    : State::tag;
+                // A start tag. The usual one ends (at the next '<') before reach(): skip it
+                // here, without walk_tag's call.
                 count_ = 0;
+                state_ = State::tag;
+                const char* lt = find(p + 1, end, '<');
+                if (lt != nullptr &&
+                    scanned_ + static_cast<std::size_t>(lt - begin) - tag_start_ <= reach_) {
+                    tag_start_ = scanned_ + static_cast<std::size_t>(lt - begin);
+                    state_ = State::open;
+                    p = lt;
+                }
             }
             ++p;
             break;
