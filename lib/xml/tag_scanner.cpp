@@ -87,17 +87,38 @@ std::size_t TagScanner::scan(std::string_view bytes) {
     const char* p = begin;
     while (p < end) {
         switch (state_) {
-        case State::text:
-            // Most bytes are text: jump to the next markup.
-            p = find(p, end, '<');
-            if (p == nullptr) {
-                p = end;
-                break;
+        case State::text: {
+            // Most bytes are text, and the markup among them end tags and start tags that end
+            // before reach(): from one '<' to the next without a trip round the switch.
+            const char* lt = find(p, end, '<');
+            for (;;) {
+                if (lt == nullptr) {
+                    p = end;
+                    break;
+                }
+                tag_start_ = scanned_ + static_cast<std::size_t>(lt - begin);
+                const char* const next = lt + 1;
+                if (next == end || *next == '<' || *next == '?' || *next == '!') {
+                    state_ = State::open;
+                    p = next;
+                    break;
+                }
+                if (*next == '/') {
+                    lt = find(next + 1, end, '<');
+                    continue;
+                }
+                const char* const after = find(next + 1, end, '<');
+                if (after == nullptr ||
+                    scanned_ + static_cast<std::size_t>(after - begin) - tag_start_ > reach_) {
+                    count_ = 0; // a start tag to walk
+                    state_ = State::tag;
+                    p = next + 1;
+                    break;
+                }
+                lt = after;
             }
-            tag_start_ = scanned_ + static_cast<std::size_t>(p - begin);
-            state_ = State::open;
-            ++p;
             break;
+        }
         case State::open: {
             // An end tag holds no attributes: it and the text after it end at the next '<'. A
             // processing instruction holds none either; "<!" is CDATA or markup XMPP refuses
