@@ -211,7 +211,15 @@ private:
     }
     void spare_children(std::vector<Node>& children, std::size_t keep);
     void release_storage();
-    const SharedNs& namespace_of(const xmlChar* uri);
+    // The common case, a URI seen before, inline; the rest (and none) out of line.
+    const SharedNs& namespace_of(const xmlChar* uri) {
+        for (const CachedNs& c : namespaces) {
+            if (c.key == uri && c.interned)
+                return c.ns;
+        }
+        return new_namespace(uri);
+    }
+    const SharedNs& new_namespace(const xmlChar* uri);
     void deliver();
     void end_element();
     void characters(const xmlChar* ch, int len);

@@ -78,7 +78,7 @@ void XmlStream::Impl::spare_children(std::vector<Node>& children, std::size_t ke
     }
 }
 
-const SharedNs& XmlStream::Impl::namespace_of(const xmlChar* uri) {
+const SharedNs& XmlStream::Impl::new_namespace(const xmlChar* uri) {
     static const SharedNs none;
     if (uri == nullptr || *uri == 0)
         return none;
