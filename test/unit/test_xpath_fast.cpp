@@ -45,6 +45,7 @@ struct Trio {
         reference.set_indexing(false);
         reference.set_fast_path(false);
         fast.set_indexing(false);
+        both.set_index_above(0); // the index's look-up decides even one filter
         for (FilterSet* f : {&reference, &fast, &both})
             for (const auto& [prefix, uri] : pcj::test::kSubsetPrefixes)
                 f->ns_prefix(std::string(prefix), std::string(uri));
