@@ -69,15 +69,21 @@ void Outbox::write(const Node& node, OutcomeHandler handler) {
 
 // An application stanza's write: its bytes went to the stack, so it is `sent`. Without stream
 // management that is the final report; with it, the acknowledgement (or its absence) is.
-void Outbox::write_stanza(const Node& node, OutcomeHandler handler, Clock::time_point since) {
+void Outbox::write_stanza(const Node& node, OutcomeHandler handler,
+                          std::optional<Clock::time_point> since) {
     if (!handler) {
         write(node, {});
         return;
     }
-    const auto now = Clock::now();
-    const auto waited = now > since
-                            ? std::chrono::duration_cast<std::chrono::milliseconds>(now - since)
-                            : std::chrono::milliseconds(0);
+    // A stanza written as it was output waited nothing: no clock read (one costs as much as
+    // the rest of the outcome's bookkeeping).
+    std::chrono::milliseconds waited{0};
+    if (since) {
+        const auto now = Clock::now();
+        if (now > *since) {
+            waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - *since);
+        }
+    }
     if (sm_ == nullptr) {
         write(node, {});
         report(handler, Delivery::sent, nullptr, waited);
@@ -108,7 +114,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
     const bool ready = lifecycle_.state() == State::ready;
     if (ready && !bucket_.limited()) {
         if (handler) {
-            write_stanza(node, std::move(handler), Clock::now());
+            write_stanza(node, std::move(handler), std::nullopt);
         } else {
             write(node, {}); // the plain output(): no clock, no outcome
         }
@@ -121,7 +127,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
         const auto wait = behind ? std::chrono::milliseconds(1) : bucket_.wait(bytes, Clock::now());
         if (wait.count() == 0) {
             bucket_.take(bytes);
-            write_stanza(node, std::move(handler), Clock::now());
+            write_stanza(node, std::move(handler), std::nullopt);
             return;
         }
         draining_ = true;

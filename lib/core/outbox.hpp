@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,7 +93,9 @@ private:
     std::size_t size_of(const Node& node);
     bool make_room(const Node& node, std::size_t bytes, OutcomeHandler& handler);
     void enqueue(Node node, OutcomeHandler handler, std::size_t bytes);
-    void write_stanza(const Node& node, OutcomeHandler handler, Clock::time_point since);
+    // `since`: when a queued stanza was queued (its outcome's wait); nullopt: written at once.
+    void write_stanza(const Node& node, OutcomeHandler handler,
+                      std::optional<Clock::time_point> since);
     // The two halves of a write around stream management's hook: the bytes to the stack, then
     // the session keeper and PCJ_NODESENT.
     void send_bytes(const Node& node);
