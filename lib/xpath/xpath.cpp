@@ -31,6 +31,7 @@
 #include "xpath_fast.hpp"
 #include "xpath_index.hpp"
 #include "xpath_lex.hpp"
+#include "xpath_parse.hpp"
 
 namespace pcj::detail {
 
@@ -80,6 +81,13 @@ struct Filter {
     Plan plan;
     std::optional<fast::Program> fast; // set when the expression is in the fast path's subset
 };
+
+// The index's plan and the fast program, from one parse of the expression.
+void plan_and_compile(Filter& f, const PrefixMap& prefixes) {
+    const std::optional<xp::Expr> e = xp::parse(f.xpath);
+    f.plan = e ? make_plan(*e, prefixes) : Plan{};
+    f.fast = e ? fast::compile(*e, prefixes) : std::nullopt;
+}
 
 // The filters and their index, copied on write only while an evaluation holds them.
 struct FilterTable {
@@ -163,8 +171,7 @@ struct FilterSet::Impl {
             if (std::find(f->prefixes.begin(), f->prefixes.end(), prefix) == f->prefixes.end())
                 continue;
             auto copy = std::make_shared<Filter>(*f);
-            copy->plan = make_plan(copy->xpath, prefixes);
-            copy->fast = fast::compile(copy->xpath, prefixes);
+            plan_and_compile(*copy, prefixes);
             f = std::move(copy);
         }
         t.reindex();
@@ -279,9 +286,8 @@ void FilterSet::add(std::string event, std::string xpath) {
     impl_->probe(xpath, comp.get());
     auto filter = std::make_shared<Filter>();
     filter->event = std::move(event);
-    filter->plan = make_plan(xpath, impl_->prefixes);
-    filter->fast = fast::compile(xpath, impl_->prefixes);
     filter->xpath = std::move(xpath);
+    plan_and_compile(*filter, impl_->prefixes);
     filter->comp = std::shared_ptr<xmlXPathCompExpr>(comp.release(), CompFree{});
     filter->prefixes = std::move(used.prefixes);
     FilterTable& t = impl_->writable();

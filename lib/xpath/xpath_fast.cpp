@@ -287,7 +287,11 @@ std::optional<Program> compile(std::string_view xpath, const PrefixMap& prefixes
     const std::optional<Expr> e = xp::parse(xpath);
     if (!e)
         return std::nullopt;
-    return Compiler(prefixes).top(*e);
+    return compile(*e, prefixes);
+}
+
+std::optional<Program> compile(const Expr& parsed, const PrefixMap& prefixes) {
+    return Compiler(prefixes).top(parsed);
 }
 
 Verdict run(const Program& program, const Node& stanza, std::vector<Hit>& hits) {

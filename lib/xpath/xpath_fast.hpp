@@ -60,6 +60,8 @@ struct Program {
 
 // Nothing when the expression is outside the subset or names an unbound prefix.
 std::optional<Program> compile(std::string_view xpath, const PrefixMap& prefixes);
+// The same from the expression parsed already (xp::parse).
+std::optional<Program> compile(const xp::Expr& parsed, const PrefixMap& prefixes);
 
 // One selected node: an element of the stanza, or the value of one of its attributes.
 struct Hit {

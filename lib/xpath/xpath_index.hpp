@@ -74,6 +74,12 @@ struct Plan {
 };
 
 Plan make_plan(std::string_view xpath, const PrefixMap& prefixes);
+namespace xp {
+struct Expr;
+}
+// The same from the expression parsed already (xp::parse), which FilterSet shares with the
+// fast path's compiler.
+Plan make_plan(const xp::Expr& parsed, const PrefixMap& prefixes);
 
 // -- per stanza ------------------------------------------------------------------------------
 

@@ -415,12 +415,14 @@ std::optional<std::vector<Atom>> keys_of(const Cond& c) {
 } // namespace
 
 Plan make_plan(std::string_view xpath, const PrefixMap& prefixes) {
-    Plan plan;
     const std::optional<Expr> e = xp::parse(xpath);
-    if (!e)
-        return plan;
+    return e ? make_plan(*e, prefixes) : Plan{};
+}
+
+Plan make_plan(const Expr& e, const PrefixMap& prefixes) {
+    Plan plan;
     const Analyser analyser(prefixes);
-    plan.cond = analyser.fires(*e);
+    plan.cond = analyser.fires(e);
     if (analyser.too_deep())
         return Plan{}; // no condition and no keys: libxml2 sees it on every stanza
     if (auto keys = keys_of(plan.cond))
