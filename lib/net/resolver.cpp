@@ -321,7 +321,7 @@ void Resolver::Impl::on_srv_reply(void* arg, int status, int, unsigned char* abu
             SrvAnswer a;
             a.target = r->host != nullptr ? r->host : "";
             if (a.target.empty()) {
-                a.target = "."; // the root: c-ares gives it as an empty name
+                a.target.push_back('.'); // the root: c-ares gives it as an empty name
             }
             a.port = r->port;
             a.priority = r->priority;

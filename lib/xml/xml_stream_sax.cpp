@@ -114,7 +114,8 @@ void XmlStream::Impl::start_stream(std::string_view name, const xmlChar* uri, in
     root_local.assign(
         name.substr(name.find(':') == std::string_view::npos ? 0 : name.find(':') + 1));
     root_uri.assign(view(uri));
-    resume_tag.assign("<");
+    resume_tag.clear(); // not assign("<"): GCC 12 at -O3 sees a false -Wrestrict overlap there
+    resume_tag.push_back('<');
     resume_tag.append(name);
     for (int i = 0; i < nb_ns; ++i) {
         resume_tag.append(ns[2 * i] ? " xmlns:" : " xmlns");
