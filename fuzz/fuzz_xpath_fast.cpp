@@ -17,6 +17,7 @@
 #include "pcj/error.hpp"
 #include "pcj/node.hpp"
 #include "xpath.hpp"
+#include "xpath_parse.hpp"
 #include "xpath_subset.hpp"
 
 namespace {
@@ -67,14 +68,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const int count = 1 + static_cast<int>(bytes.pick(4));
     for (const auto& [prefix, uri] : pcj::test::kSubsetPrefixes)
         set.ns_prefix(std::string(prefix), std::string(uri));
+    std::size_t in_subset = 0;
     for (int i = 0; i < count; ++i) {
         const std::string expr = gen.expression();
         try {
             set.add("e" + std::to_string(i), expr);
+            // Nested deeper than pcj's parser goes (xpath_parse.cpp), an expression is left to
+            // libxml2 whatever its shape: only the others must be in the subset.
+            in_subset += pcj::detail::xp::parse(expr) ? 1 : 0;
         } catch (const pcj::XPathError&) {
         }
     }
-    if (set.fast_count() != set.size())
+    if (set.fast_count() != in_subset)
         std::abort(); // a generated expression fell outside the subset
 
     pcj::Node stanza;
