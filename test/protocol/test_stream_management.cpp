@@ -43,6 +43,16 @@ ScriptedPeer& sm_login(ScriptedPeer& peer) {
         .send(enabled);
 }
 
+// Logged in; "first" and "second" expected in that order, each acknowledged in turn.
+ScriptedPeer& first_then_second(ScriptedPeer& peer) {
+    return sm_login(peer)
+        .expect("<body>first</body>")
+        .expect("<body>second</body>")
+        .send(ack(1))
+        .pause(50ms)
+        .send(ack(2));
+}
+
 // The same up to the point where the client should ask to resume.
 ScriptedPeer& until_resume(ScriptedPeer& peer) {
     return sasl_plain(peer, client_header, plain_only, sm_bind_features);
@@ -149,12 +159,7 @@ TEST_CASE("sm: a stanza written from PCJ_NODESENT is counted after the one that 
           "[protocol][sm]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    sm_login(peer)
-        .expect("<body>first</body>")
-        .expect("<body>second</body>")
-        .send(ack(1))
-        .pause(50ms)
-        .send(ack(2));
+    first_then_second(peer);
     Component c(sm_config(peer.port(), 0, 0ms), f.loop());
     Recorder rec(c);
     Outcomes seen;
@@ -373,12 +378,7 @@ TEST_CASE("sm: a stanza written from a `sent` report is kept after the one repor
           "[protocol][sm]") {
     LoopFixture f;
     ScriptedPeer peer(f.loop());
-    sm_login(peer)
-        .expect("<body>first</body>")
-        .expect("<body>second</body>")
-        .send(ack(1))
-        .pause(50ms)
-        .send(ack(2));
+    first_then_second(peer);
     Component c(sm_config(peer.port(), 0, 0ms), f.loop());
     Recorder rec(c);
     c.connect();

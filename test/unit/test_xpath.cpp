@@ -7,9 +7,9 @@
 #include <unistd.h>
 #include <vector>
 
+#include "filter_fires.hpp"
 #include "pcj/error.hpp"
 #include "pcj/node.hpp"
-#include "filter_fires.hpp"
 #include "xpath.hpp"
 
 using pcj::build;

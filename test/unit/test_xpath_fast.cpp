@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "pcj/node.hpp"
 #include "filter_fires.hpp"
+#include "pcj/node.hpp"
 #include "xpath.hpp"
 #include "xpath_subset.hpp"
 
