@@ -56,13 +56,13 @@ void Outbox::after_send(const Node& node) {
     emitter_.emit(ev::NODESENT, nullptr, &node);
 }
 
-void Outbox::write(const Node& node, OutcomeHandler handler) {
+void Outbox::write(const Node& node) {
     send_bytes(node);
-    // XEP-0198: kept, with its outcome, until the server acknowledges it (its bytes, still in
-    // write_buffer_). Before PCJ_NODESENT, so that a stanza a subscriber writes from that event
-    // is counted after this one, as the server counts them.
+    // XEP-0198: kept until the server acknowledges it (its bytes, still in write_buffer_).
+    // Before PCJ_NODESENT, so that a stanza a subscriber writes from that event is counted
+    // after this one, as the server counts them.
     if (sm_ != nullptr) {
-        sm_->on_written(node, write_buffer_, std::move(handler));
+        sm_->on_written(node, write_buffer_);
     }
     after_send(node);
 }
@@ -72,7 +72,7 @@ void Outbox::write(const Node& node, OutcomeHandler handler) {
 void Outbox::write_stanza(const Node& node, OutcomeHandler handler,
                           std::optional<Clock::time_point> since) {
     if (!handler) {
-        write(node, {});
+        write(node);
         return;
     }
     // A stanza written as it was output waited nothing: no clock read (one costs as much as
@@ -85,7 +85,7 @@ void Outbox::write_stanza(const Node& node, OutcomeHandler handler,
         }
     }
     if (sm_ == nullptr) {
-        write(node, {});
+        write(node);
         report(handler, Delivery::sent, nullptr, waited);
         return;
     }
@@ -116,7 +116,7 @@ void Outbox::output(Node node, OutcomeHandler handler) {
         if (handler) {
             write_stanza(node, std::move(handler), std::nullopt);
         } else {
-            write(node, {}); // the plain output(): no clock, no outcome
+            write(node); // the plain output(): no clock, no outcome
         }
         return;
     }

@@ -56,8 +56,9 @@ public:
     // The connection is READY: flushes the queue when Config::queue.flush_at_ready.
     void on_ready();
     // Writes now, whatever the state (negotiation traffic too), and fires PCJ_NODESENT. With
-    // stream management on, `handler` is kept until the server acknowledges the stanza.
-    void write(const Node& node, OutcomeHandler handler = {});
+    // stream management on, the stanza is kept until the server acknowledges it. (A stanza
+    // with an outcome handler goes through write_stanza().)
+    void write(const Node& node);
     // Puts stanzas written but not acknowledged back at the head of the queue, in their order,
     // with their outcome handlers (stream management, when a stream could not be resumed).
     // The queue's limits do not refuse them: they were accepted once.

@@ -71,13 +71,12 @@ bool StreamManagement::is_stanza(const Node& node) const {
 
 // -- the core's hooks -------------------------------------------------------------------------
 
-void StreamManagement::on_written(const Node& node, std::string_view bytes,
-                                  OutcomeHandler handler) {
-    store(node, bytes, std::move(handler), false);
+void StreamManagement::on_written(const Node& node, std::string_view bytes) {
+    store(node, bytes, false);
 }
 
 std::uint64_t StreamManagement::keep_pending(const Node& node, std::string_view bytes) {
-    if (!store(node, bytes, {}, true)) {
+    if (!store(node, bytes, true)) {
         return 0;
     }
     return front_seq_ + unacked_.size() - 1; // store() may have asked for an ack: none came yet
@@ -108,8 +107,7 @@ void StreamManagement::adopt(std::uint64_t seq, OutcomeHandler handler) {
     }
 }
 
-bool StreamManagement::store(const Node& node, std::string_view bytes, OutcomeHandler handler,
-                             bool pending) {
+bool StreamManagement::store(const Node& node, std::string_view bytes, bool pending) {
     if (!keeps(node)) {
         return false;
     }
@@ -120,7 +118,7 @@ bool StreamManagement::store(const Node& node, std::string_view bytes, OutcomeHa
         kept_head_ = 0;
     }
     kept_.append(bytes);
-    unacked_.push_back(Unacked{bytes.size(), std::move(handler), pending});
+    unacked_.push_back(Unacked{bytes.size(), {}, pending});
     // One request at a time: while one is unanswered, the count goes on and the next <r/> goes
     // when its <a/> comes (on_ack). A burst of writes then costs one <r/> and one <a/> per
     // round trip rather than one per ack_every stanzas, and the <a/> settles all of them.

@@ -5,7 +5,8 @@
 // It outlives connections (a protocol module lives for one): the XMPP module negotiates
 // <enable/> and <resume/> and reports the answers through StreamManagementHost. The core feeds it
 // at two places only:
-//   Outbox::write         on_written(node, handler): every stanza written while enabled
+//   Outbox::write         on_written(node, bytes) or keep_pending() and adopt(): every
+//                         stanza written while enabled
 //   InboundRouter         on_inbound(node): <r/> and <a/> are consumed here; stanzas counted
 // Nothing counts until the server's <enabled/> or <resumed/> on the current stream, so other
 // connection types, and servers without stream management, see no change.
@@ -79,7 +80,7 @@ public:
     // keeps(node). Its serialised form is what is kept, appended to one buffer that every
     // unacknowledged stanza shares (no allocation per stanza), and parsed again only when it
     // must be re-sent or queued again.
-    void on_written(const Node& node, std::string_view bytes, OutcomeHandler handler);
+    void on_written(const Node& node, std::string_view bytes);
     // The same for a stanza whose handler is still to be told `sent` by the Outbox (after
     // PCJ_NODESENT, which may write more): kept without it, the handler handed over by adopt()
     // once told. Returns the stanza's number, for adopt(); 0 when it is not kept.
@@ -128,7 +129,7 @@ private:
         std::optional<Outcome> outcome;
         std::shared_ptr<OutcomeHandler> holder;
     };
-    bool store(const Node& node, std::string_view bytes, OutcomeHandler handler, bool pending);
+    bool store(const Node& node, std::string_view bytes, bool pending);
     // An entry leaves unacked_: tells its handler `outcome`, or keeps it for adopt() when the
     // handler has not come yet. False when the connection was replaced meanwhile.
     bool settle(Unacked& done, std::uint64_t seq, const Outcome& outcome,
