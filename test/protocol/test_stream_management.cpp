@@ -74,17 +74,32 @@ std::size_t occurrences(const std::string& haystack, const std::string& needle) 
     return n;
 }
 
-// Each stanza's outcomes (Component::output(node, callback)), in the order heard.
+const std::vector<Delivery> sent_then_acked{Delivery::sent, Delivery::acked};
+
+// Each stanza's outcomes (Component::output(node, callback)), in the order heard, and the
+// order in which stanzas were acknowledged.
 struct Outcomes {
     std::map<std::string, std::vector<Delivery>> of;
+    std::vector<std::string> acked_in_order;
+    void note(const std::string& body, const Outcome& o) {
+        of[body].push_back(o.status);
+        if (o.status == Delivery::acked) {
+            acked_in_order.push_back(body);
+        }
+    }
     OutcomeCallback track(const std::string& body) {
         return [this, body](const Outcome& o) {
-            of[body].push_back(o.status);
+            note(body, o);
         };
     }
 };
 
-const std::vector<Delivery> sent_then_acked{Delivery::sent, Delivery::acked};
+// After first_then_second(): both stanzas sent then acknowledged, in their order.
+void check_first_then_second(const Outcomes& seen) {
+    CHECK(seen.of.at("first") == sent_then_acked);
+    CHECK(seen.of.at("second") == sent_then_acked);
+    CHECK(seen.acked_in_order == std::vector<std::string>{"first", "second"});
+}
 
 Config sm_config(std::uint16_t port, unsigned every, std::chrono::milliseconds after) {
     Config cfg = xmpp_config(port);
@@ -163,32 +178,19 @@ TEST_CASE("sm: a stanza written from PCJ_NODESENT is counted after the one that 
     Component c(sm_config(peer.port(), 0, 0ms), f.loop());
     Recorder rec(c);
     Outcomes seen;
-    std::vector<std::string> acked_in_order;
     auto chain = c.subscribe(ev::NODESENT, [&](const Event& e) {
         if (e.node != nullptr &&
             e.node->to_string().find("<body>first</body>") != std::string::npos) {
-            c.output(message("second"), [&](const Outcome& o) {
-                seen.of["second"].push_back(o.status);
-                if (o.status == Delivery::acked) {
-                    acked_in_order.push_back("second");
-                }
-            });
+            c.output(message("second"), seen.track("second"));
         }
     });
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
-    c.output(message("first"), [&](const Outcome& o) {
-        seen.of["first"].push_back(o.status);
-        if (o.status == Delivery::acked) {
-            acked_in_order.push_back("first");
-        }
-    });
+    c.output(message("first"), seen.track("first"));
     REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || peer.failed() || ended(c); }));
     INFO(peer.all_received());
     CHECK(peer.done());
-    CHECK(seen.of["first"] == sent_then_acked);
-    CHECK(seen.of["second"] == sent_then_acked);
-    CHECK(acked_in_order == std::vector<std::string>{"first", "second"});
+    check_first_then_second(seen);
 }
 
 TEST_CASE("sm: a resumed stream re-sends exactly what the server had not acknowledged",
@@ -384,27 +386,16 @@ TEST_CASE("sm: a stanza written from a `sent` report is kept after the one repor
     c.connect();
     REQUIRE(f.run_until([&] { return c.ready() || ended(c); }));
     Outcomes seen;
-    std::vector<std::string> acked_in_order;
-    auto second = [&](const Outcome& o) {
-        seen.of["second"].push_back(o.status);
-        if (o.status == Delivery::acked) {
-            acked_in_order.push_back("second");
-        }
-    };
     c.output(message("first"), [&](const Outcome& o) {
-        seen.of["first"].push_back(o.status);
+        seen.note("first", o);
         if (o.status == Delivery::sent) {
-            c.output(message("second"), second);
-        } else if (o.status == Delivery::acked) {
-            acked_in_order.push_back("first");
+            c.output(message("second"), seen.track("second"));
         }
     });
     REQUIRE(f.run_until([&] { return rec.count(sm::ACK) == 2 || peer.failed() || ended(c); }));
     INFO(peer.all_received());
     CHECK(peer.done());
-    CHECK(seen.of["first"] == sent_then_acked);
-    CHECK(seen.of["second"] == sent_then_acked);
-    CHECK(acked_in_order == std::vector<std::string>{"first", "second"});
+    check_first_then_second(seen);
 }
 
 // A `sent` report whose handler ends the session at once (shutdown(), then abort()) settles
