@@ -55,9 +55,7 @@ struct NamesUsed {
 // libxml2 resolves prefixes and functions only while evaluating, and then only on the paths it
 // takes, so add() checks them from the tokens. The expression has compiled, so the tokenizer
 // accepts it; should it stop early, the names before that point are still checked.
-NamesUsed names_used(std::string_view xpath) {
-    std::vector<xp::Token> tokens;
-    (void)xp::tokenize(xpath, tokens);
+NamesUsed names_used(const std::vector<xp::Token>& tokens) {
     NamesUsed used;
     for (const xp::Token& t : tokens) {
         using T = xp::Token::T;
@@ -82,11 +80,15 @@ struct Filter {
     std::optional<fast::Program> fast; // set when the expression is in the fast path's subset
 };
 
-// The index's plan and the fast program, from one parse of the expression.
-void plan_and_compile(Filter& f, const PrefixMap& prefixes) {
-    const std::optional<xp::Expr> e = xp::parse(f.xpath);
+// The index's plan and the fast program, from one parse of the expression (none: pcj's parser
+// did not take it, and libxml2 alone decides).
+void plan_and_compile(Filter& f, const PrefixMap& prefixes, const std::optional<xp::Expr>& e) {
     f.plan = e ? make_plan(*e, prefixes) : Plan{};
     f.fast = e ? fast::compile(*e, prefixes) : std::nullopt;
+}
+
+void plan_and_compile(Filter& f, const PrefixMap& prefixes) {
+    plan_and_compile(f, prefixes, xp::parse(f.xpath));
 }
 
 // The filters and their index, copied on write only while an evaluation holds them.
@@ -108,6 +110,7 @@ struct FilterSet::Impl {
     // 12 KB — a quarter of an idle connection.
     std::shared_ptr<Engine> engine;
     PrefixMap prefixes;
+    DocPtr probe_doc; // see probe()
     bool indexing = true;
     // Up to this many filters, every one is a candidate: the index pays from there on.
     std::size_t index_above = 4;
@@ -146,14 +149,18 @@ struct FilterSet::Impl {
 
     // Runs the expression once against a one-element document, which reports what only an
     // evaluation finds (a wrong argument type at the top level, for example).
-    void probe(const std::string& xpath, xmlXPathCompExpr* comp) const {
-        DocPtr doc(xmlNewDoc(xml_str("1.0")));
-        xmlNode* root =
-            doc ? xmlNewDocNode(doc.get(), nullptr, xml_str("pcj-probe"), nullptr) : nullptr;
-        if (root == nullptr)
-            throw std::bad_alloc();
-        xmlDocSetRootElement(doc.get(), root);
-        if (!engine->run(comp, doc.get()))
+    // The document is made once per set, on the first add(); an evaluation does not change it.
+    void probe(const std::string& xpath, xmlXPathCompExpr* comp) {
+        if (!probe_doc) {
+            DocPtr doc(xmlNewDoc(xml_str("1.0")));
+            xmlNode* root =
+                doc ? xmlNewDocNode(doc.get(), nullptr, xml_str("pcj-probe"), nullptr) : nullptr;
+            if (root == nullptr)
+                throw std::bad_alloc();
+            xmlDocSetRootElement(doc.get(), root);
+            probe_doc = std::move(doc);
+        }
+        if (!engine->run(comp, probe_doc.get()))
             fail(xpath, engine->errors.empty() ? "evaluation failed" : engine->errors);
     }
 
@@ -281,13 +288,19 @@ void FilterSet::add(std::string event, std::string xpath) {
         const std::string& why = impl_->engine->errors;
         Impl::fail(xpath, why.empty() ? "libxml2 could not compile it" : why);
     }
-    NamesUsed used = names_used(xpath);
+    // One tokenization serves the checks of names and pcj's parser. The tokens view `xpath`:
+    // they are used up before it moves into the filter.
+    std::vector<xp::Token> tokens;
+    const bool lexed = xp::tokenize(xpath, tokens);
+    NamesUsed used = names_used(tokens);
     impl_->check_names(xpath, used);
     impl_->probe(xpath, comp.get());
+    const std::optional<xp::Expr> parsed =
+        lexed ? xp::parse(std::move(tokens)) : std::optional<xp::Expr>();
     auto filter = std::make_shared<Filter>();
     filter->event = std::move(event);
     filter->xpath = std::move(xpath);
-    plan_and_compile(*filter, impl_->prefixes);
+    plan_and_compile(*filter, impl_->prefixes, parsed);
     filter->comp = std::shared_ptr<xmlXPathCompExpr>(comp.release(), CompFree{});
     filter->prefixes = std::move(used.prefixes);
     FilterTable& t = impl_->writable();

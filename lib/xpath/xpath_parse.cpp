@@ -305,7 +305,11 @@ std::optional<Expr> parse(std::string_view xpath) {
     std::vector<Token> toks;
     if (!tokenize(xpath, toks))
         return std::nullopt;
-    return Parser(std::move(toks)).run();
+    return parse(std::move(toks));
+}
+
+std::optional<Expr> parse(std::vector<Token> tokens) {
+    return Parser(std::move(tokens)).run();
 }
 
 } // namespace pcj::detail::xp

@@ -57,4 +57,9 @@ struct Expr {
 
 std::optional<Expr> parse(std::string_view xpath);
 
+struct Token;
+// The same from the tokens tokenize() made and accepted, for a caller that reads them too
+// (FilterSet::add()). The tree owns its strings: the tokens and the text may go once it is made.
+std::optional<Expr> parse(std::vector<Token> tokens);
+
 } // namespace pcj::detail::xp
