@@ -274,16 +274,22 @@ void evaluate_all(const FilterTable& table, Engine& engine, const Node& stanza,
 
 } // namespace
 
-FilterSet::FilterSet() : impl_(std::make_unique<Impl>()) {
+FilterSet::FilterSet() {
     xmlInitParser();
 }
 
 FilterSet::~FilterSet() = default;
 
+FilterSet::Impl& FilterSet::impl() {
+    if (!impl_)
+        impl_ = std::make_unique<Impl>();
+    return *impl_;
+}
+
 void FilterSet::add(std::string event, std::string xpath) {
     if (xpath.find('\0') != std::string::npos)
         Impl::fail(xpath, "contains a NUL character");
-    CompPtr comp = impl_->ensure_engine().compile(xpath);
+    CompPtr comp = impl().ensure_engine().compile(xpath);
     if (!comp) {
         const std::string& why = impl_->engine->errors;
         Impl::fail(xpath, why.empty() ? "libxml2 could not compile it" : why);
@@ -309,6 +315,8 @@ void FilterSet::add(std::string event, std::string xpath) {
 }
 
 std::size_t FilterSet::remove(std::string_view event) {
+    if (!impl_)
+        return 0;
     const auto& list = impl_->table->list;
     const auto count = static_cast<std::size_t>(
         std::count_if(list.begin(), list.end(), [&](const auto& f) { return f->event == event; }));
@@ -323,7 +331,7 @@ std::size_t FilterSet::remove(std::string_view event) {
 void FilterSet::ns_prefix(std::string prefix, std::string uri) {
     if (prefix.empty() || prefix.find(':') != std::string::npos)
         throw XPathError("bad namespace prefix \"" + prefix + "\"");
-    Engine& engine = impl_->ensure_engine();
+    Engine& engine = impl().ensure_engine();
     if (uri.empty()) {
         xmlXPathRegisterNs(engine.ctx.get(), xml_str(prefix), nullptr);
         if (impl_->prefixes.erase(prefix) > 0)
@@ -340,26 +348,28 @@ void FilterSet::ns_prefix(std::string prefix, std::string uri) {
 }
 
 bool FilterSet::empty() const {
-    return impl_->table->list.empty();
+    return !impl_ || impl_->table->list.empty();
 }
 
 std::size_t FilterSet::size() const {
-    return impl_->table->list.size();
+    return impl_ ? impl_->table->list.size() : 0;
 }
 
 void FilterSet::set_indexing(bool on) {
-    impl_->indexing = on;
+    impl().indexing = on;
 }
 
 void FilterSet::set_index_above(std::size_t filters) {
-    impl_->index_above = filters;
+    impl().index_above = filters;
 }
 
 void FilterSet::set_fast_path(bool on) {
-    impl_->fast_path = on;
+    impl().fast_path = on;
 }
 
 std::size_t FilterSet::fast_count() const {
+    if (!impl_)
+        return 0;
     const auto& list = impl_->table->list;
     return static_cast<std::size_t>(
         std::count_if(list.begin(), list.end(), [](const auto& f) { return f->fast.has_value(); }));
@@ -369,6 +379,8 @@ std::size_t FilterSet::fast_count() const {
 // fast path when it covers the expression, otherwise by libxml2 on a document built for the
 // first of them.
 void FilterSet::evaluate(const Node& stanza, const Fire& fire, bool parsed) const {
+    if (!impl_)
+        return; // nothing was ever added
     // Both snapshots keep working even if fire() changes or destroys this FilterSet.
     const std::shared_ptr<const FilterTable> table = impl_->table;
     if (table->list.empty() || stanza.empty() || stanza.is_text())

@@ -63,6 +63,9 @@ public:
 
 private:
     struct Impl;
+    // Made at the first add(), ns_prefix() or setting: most components never add a filter, and
+    // an empty set's table and index would cost each of them about 400 bytes.
+    Impl& impl();
     std::unique_ptr<Impl> impl_;
 };
 

@@ -258,6 +258,28 @@ TEST_CASE("xpath: remove() removes every filter of the event and returns the cou
     CHECK(run(filters, chat()).empty());
 }
 
+// A set makes its state at the first add(), ns_prefix() or setting (most components never add a
+// filter): every question before that is answered as for an empty set.
+TEST_CASE("xpath: a set never added to is empty in every way, and works once used",
+          "[xpath][remove]") {
+    FilterSet filters;
+    CHECK(filters.empty());
+    CHECK(filters.size() == 0);
+    CHECK(filters.fast_count() == 0);
+    CHECK(filters.remove("msg") == 0);
+    CHECK(run(filters, chat()).empty());
+    FilterSet switched;
+    switched.set_fast_path(false);
+    CHECK(switched.empty());
+    CHECK(run(switched, chat()).empty());
+    switched.add("msg", "/message");
+    filters.add("msg", "/message");
+    CHECK(filters.fast_count() == 1);
+    CHECK(switched.fast_count() == 1); // compiled either way; the switch only picks the evaluator
+    CHECK(events_of(run(filters, chat())) == std::vector<std::string>{"msg"});
+    CHECK(events_of(run(switched, chat())) == std::vector<std::string>{"msg"});
+}
+
 TEST_CASE("xpath: two filters on one event both fire, in insertion order", "[xpath][order]") {
     FilterSet filters;
     filters.add("first", "//body");
