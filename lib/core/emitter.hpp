@@ -45,6 +45,10 @@ public:
     PubSub& events() { return events_; }
 
     Token token() const { return Token(*this, generation_); }
+    // The generation alone, for a handler that reaches the Emitter through its owner: `this` and
+    // a generation fit std::function's inline storage, where `this` and a Token take a heap block.
+    std::uint64_t generation() const { return generation_; }
+    bool current(std::uint64_t generation) const { return generation == generation_; }
     // A connection starts or ends: every Token taken before is no longer current.
     void next_generation() { ++generation_; }
 

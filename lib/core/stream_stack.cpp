@@ -299,33 +299,34 @@ void StreamStack::start_tls() {
                                             config_.hostname +
                                             ": the connection can be intercepted");
     }
-    const Emitter::Token connection = emitter_.token();
+    // Each handler holds `this` and the connection's generation (no heap block, unlike a Token).
+    const std::uint64_t connection = emitter_.generation();
     if (!emitter_.emit(net::SSL_START) || !records_.record(Code::start_ssl, Source::tls)) {
         return;
     }
     TlsSession::Callbacks cb;
     cb.send = [this, connection](std::string_view ciphertext) {
-        if (connection.current()) {
+        if (emitter_.current(connection)) {
             transport_->write(std::string(ciphertext));
         }
     };
     cb.on_plaintext = [this, connection](std::string_view plaintext) {
-        if (connection.current()) {
+        if (emitter_.current(connection)) {
             feed_parser(plaintext);
         }
     };
     cb.on_established = [this, connection] {
-        if (connection.current()) {
+        if (emitter_.current(connection)) {
             tls_established();
         }
     };
     cb.on_failure = [this, connection](const Reason& r) {
-        if (connection.current()) {
+        if (emitter_.current(connection)) {
             tls_failed(r);
         }
     };
     cb.on_closed = [this, connection] {
-        if (connection.current()) {
+        if (emitter_.current(connection)) {
             listener_->on_tls_closed();
         }
     };
