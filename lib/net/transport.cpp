@@ -456,6 +456,12 @@ void Transport::Impl::won(std::size_t index) {
     candidates_.clear();
     const ::pcj::Attempt a = attempt_of(winner.candidate);
     peer_ = Peer{a.address, address_family(winner.candidate.address), a.port, a.name, a.direct_tls};
+    // Only the winner's socket stays: the dial's lists give their memory back, so an idle
+    // connection keeps nothing of how it was found (connect() makes them anew).
+    std::vector<Attempt>().swap(attempts_);
+    std::vector<DialTarget>().swap(targets_);
+    for (auto& answers : srv_answers_)
+        std::vector<SrvAnswer>().swap(answers);
     tcp_ = winner.tcp;
     state_ = State::connected;
     uv_tcp_nodelay(&tcp_->handle, 1); // XMPP sends small stanzas that must not wait for Nagle
