@@ -111,13 +111,7 @@ bool StreamManagement::store(const Node& node, std::string_view bytes, bool pend
     if (!keeps(node)) {
         return false;
     }
-    if (kept_head_ > 0 && kept_head_ >= kept_.size() - kept_head_) {
-        // The dead prefix is at least as long as the live part: moving the live part costs
-        // no more than what was appended since the last move, so each byte is moved O(1) times.
-        kept_.erase(0, kept_head_);
-        kept_head_ = 0;
-    }
-    kept_.append(bytes);
+    kept_.push(bytes);
     unacked_.push_back(Unacked{bytes.size(), {}, pending});
     // One request at a time: while one is unanswered, the count goes on and the next <r/> goes
     // when its <a/> comes (on_ack). A burst of writes then costs one <r/> and one <a/> per
@@ -200,10 +194,7 @@ bool StreamManagement::acknowledge(std::uint32_t h) {
         Unacked done = std::move(unacked_.front());
         const std::uint64_t seq = front_seq_++;
         unacked_.pop_front();
-        kept_head_ += done.size;
-        if (unacked_.empty()) {
-            forget_kept(); // keeps its capacity for the next ones
-        }
+        kept_.pop_front(done.size);
         if (!settle(done, seq, Outcome{Delivery::acked, {}, std::chrono::milliseconds(0)},
                     connection)) {
             return false;
@@ -349,14 +340,12 @@ std::string StreamManagement::resumed(const Node& resumed) {
         return jid_;
     }
     // What the server never received, once more, in order; the hook does not keep them twice.
-    // Nothing is kept or acknowledged while resending: kept_ and kept_head_ stay as they are.
+    // Nothing is kept or acknowledged while resending: kept_ stays as it is.
     resending_ = true;
-    std::size_t at = kept_head_;
+    KeptBytes::Reader kept(kept_);
     for (std::size_t i = 0; i < unacked_.size() && connection.current(); ++i) {
         Unacked& u = unacked_[i];
-        std::optional<Node> node =
-            revive(std::string_view(kept_).substr(at, u.size), u, front_seq_ + i);
-        at += u.size;
+        std::optional<Node> node = revive(kept.next(u.size), u, front_seq_ + i);
         if (node) {
             write_(*node);
         }
@@ -376,10 +365,10 @@ void StreamManagement::resume_failed(const Node* failed) {
     }
     std::vector<std::pair<Node, OutcomeHandler>> back;
     back.reserve(unacked_.size());
-    std::size_t at = kept_head_;
+    KeptBytes::Reader kept(kept_);
     std::uint64_t seq = front_seq_;
     for (auto& u : unacked_.get()) {
-        if (std::optional<Node> node = revive(std::string_view(kept_).substr(at, u.size), u, seq)) {
+        if (std::optional<Node> node = revive(kept.next(u.size), u, seq)) {
             OutcomeHandler handler = std::move(u.handler);
             if (u.pending) {
                 // Its handler is still being told `sent`: the queue gets a forwarder to the
@@ -394,7 +383,6 @@ void StreamManagement::resume_failed(const Node* failed) {
             }
             back.emplace_back(std::move(*node), std::move(handler));
         }
-        at += u.size;
         ++seq;
     }
     front_seq_ += unacked_.size();

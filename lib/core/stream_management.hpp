@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "emitter.hpp"
+#include "kept_bytes.hpp"
 #include "lazy_deque.hpp"
 #include "pcj/config.hpp"
 #include "pcj/node.hpp"
@@ -64,8 +65,7 @@ public:
     void trim() {
         unacked_.release_if_empty();
         if (unacked_.empty()) {
-            std::string().swap(kept_);
-            kept_head_ = 0;
+            kept_.release();
             if (timer_ && !timer_->active()) {
                 timer_.reset();
             }
@@ -77,9 +77,9 @@ public:
     // a stanza of the content namespace).
     bool keeps(const Node& node) const { return !resending_ && active() && is_stanza(node); }
     // A stanza was written as `bytes` (Outbox::write): kept until acknowledged, when
-    // keeps(node). Its serialised form is what is kept, appended to one buffer that every
-    // unacknowledged stanza shares (no allocation per stanza), and parsed again only when it
-    // must be re-sent or queued again.
+    // keeps(node). Its serialised form is what is kept, appended to blocks that the
+    // unacknowledged stanzas share (kept_bytes.hpp: no allocation per stanza), and parsed again
+    // only when it must be re-sent or queued again.
     void on_written(const Node& node, std::string_view bytes);
     // The same for a stanza whose handler is still to be told `sent` by the Outbox (after
     // PCJ_NODESENT, which may write more): kept without it, the handler handed over by adopt()
@@ -139,10 +139,7 @@ private:
     // writes the same bytes), or nullopt after telling its handler `failed`.
     std::optional<Node> revive(std::string_view bytes, Unacked& u, std::uint64_t seq);
     // Forgets the bytes of every unacknowledged stanza (their entries are gone).
-    void forget_kept() {
-        kept_.clear();
-        kept_head_ = 0;
-    }
+    void forget_kept() { kept_.clear(); }
 
     bool is_stanza(const Node& node) const;
     void on_ack(const Node& a);
@@ -179,10 +176,8 @@ private:
     LazyDeque<Unacked> unacked_;
     std::uint64_t front_seq_ = 1;  // the number of unacked_.front() (1 for the first ever)
     std::vector<Settled> settled_; // pending stanzas settled before adopt(): nearly always empty
-    // The bytes of the unacknowledged stanzas, one after another from kept_head_ (what was
-    // acknowledged before it is dead space, reclaimed when it outgrows the live part).
-    std::string kept_;
-    std::size_t kept_head_ = 0;
+    KeptBytes kept_;               // the bytes of the unacknowledged stanzas, in their order
+
     std::unique_ptr<Timer> timer_; // made at the first timed request
 };
 
