@@ -66,13 +66,17 @@ for t in $targets; do
     rc=$?
     set -e
     end=$(date +%s)
+    counted=$log
     if [ "$jobs" -gt 1 ]; then
-        cat "$out"/fuzz-*.log >> "$log" 2>/dev/null
+        # libFuzzer's parent prints a job's log when the job exits, so its own log may hold
+        # some of them: the executions are counted from the workers' own logs alone.
+        cat "$out"/fuzz-*.log > "$out/workers.log" 2>/dev/null
         rm -f "$out"/fuzz-*.log
+        counted=$out/workers.log
     fi
-    execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s += $2} END {print s + 0}')
-    cov=$(grep -ho 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-    ft=$(grep -ho 'ft: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+    execs=$(grep -h 'stat::number_of_executed_units' "$counted" | awk '{s += $2} END {print s + 0}')
+    cov=$(grep -ho 'cov: [0-9]*' "$counted" | tail -1 | awk '{print $2}')
+    ft=$(grep -ho 'ft: [0-9]*' "$counted" | tail -1 | awk '{print $2}')
     findings=$(find "$out" -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
         -o -name 'oom-*' -o -name 'slow-unit-*' | wc -l)
     secs=$((end - start))
