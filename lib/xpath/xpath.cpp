@@ -328,6 +328,16 @@ std::size_t FilterSet::remove(std::string_view event) {
     return count;
 }
 
+void FilterSet::clear() {
+    if (!impl_ || impl_->table->list.empty())
+        return;
+    // An evaluation in progress keeps the table it holds.
+    if (impl_->table.use_count() > 1)
+        impl_->table = std::make_shared<FilterTable>();
+    else
+        *impl_->table = FilterTable();
+}
+
 void FilterSet::ns_prefix(std::string prefix, std::string uri) {
     if (prefix.empty() || prefix.find(':') != std::string::npos)
         throw XPathError("bad namespace prefix \"" + prefix + "\"");

@@ -35,6 +35,8 @@ public:
     void add(std::string event, std::string xpath);
     // Removes every filter of this event; returns how many were removed.
     std::size_t remove(std::string_view event);
+    // Removes every filter; the prefixes and settings stay.
+    void clear();
     void ns_prefix(std::string prefix, std::string uri);
     bool empty() const;
     std::size_t size() const;

@@ -70,6 +70,7 @@ private:
         if (e.kind != Expr::Kind::path || e.steps.empty())
             return false;
         out.absolute = e.absolute;
+        out.steps.reserve(e.steps.size());
         for (std::size_t i = 0; i < e.steps.size(); ++i) {
             const xp::Step& s = e.steps[i];
             Step step;
@@ -85,6 +86,7 @@ private:
             } else if (s.axis == Axis::child) {
                 if (!elem_test(s.test, step.test))
                     return false;
+                step.preds.reserve(s.preds.size());
                 for (const Expr& p : s.preds) {
                     step.preds.emplace_back();
                     if (!boolean(p, step.preds.back()))

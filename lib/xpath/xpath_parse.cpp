@@ -1,4 +1,5 @@
-// XPath 1.0 recursive-descent parser producing the tree of xpath_parse.hpp, over xpath_lex.
+// XPath 1.0 parser producing the tree of xpath_parse.hpp, over xpath_lex: recursive descent,
+// with precedence climbing for the binary operators.
 #include "xpath_parse.hpp"
 
 #include <cstddef>
@@ -56,21 +57,82 @@ private:
     static Expr binary(Expr::Kind k, Expr a, Expr b) {
         Expr e;
         e.kind = k;
+        e.args.reserve(2);
         e.args.push_back(std::move(a));
         e.args.push_back(std::move(b));
         return e;
     }
 
-    template <class Next, class Kinds> Expr left_assoc(Next next, Kinds kind_of) {
-        Expr e = (this->*next)();
+    // The binary operators of §3.4–3.5 and their precedence, loosest first (0: not one).
+    int binary_precedence(Expr::Kind& kind) const {
+        const Token& t = peek();
+        if (t.t != Token::T::op)
+            return 0;
+        const std::string_view s = t.text;
+        switch (s.size()) {
+        case 1:
+            switch (s[0]) {
+            case '=':
+                kind = Expr::Kind::eq;
+                return 3;
+            case '<':
+            case '>':
+                kind = Expr::Kind::relational;
+                return 4;
+            case '+':
+            case '-':
+                kind = Expr::Kind::arith;
+                return 5;
+            case '*':
+                kind = Expr::Kind::arith;
+                return 6;
+            default:
+                return 0;
+            }
+        case 2:
+            if (s == "or") {
+                kind = Expr::Kind::or_;
+                return 1;
+            }
+            if (s == "!=") {
+                kind = Expr::Kind::ne;
+                return 3;
+            }
+            if (s == "<=" || s == ">=") {
+                kind = Expr::Kind::relational;
+                return 4;
+            }
+            return 0;
+        case 3:
+            if (s == "and") {
+                kind = Expr::Kind::and_;
+                return 2;
+            }
+            if (s == "div" || s == "mod") {
+                kind = Expr::Kind::arith;
+                return 6;
+            }
+            return 0;
+        default:
+            return 0;
+        }
+    }
+
+    // OrExpr down to MultiplicativeExpr by precedence climbing: every operator left-associative,
+    // the same tree as one function per grammar level, without passing each operand through six
+    // of them.
+    Expr binary_expr(int min_precedence) {
+        Expr e = unary_expr();
         while (ok_) {
-            std::optional<Expr::Kind> k = kind_of(*this);
-            if (!k)
+            Expr::Kind kind{};
+            const int precedence = binary_precedence(kind);
+            if (precedence == 0 || precedence < min_precedence)
                 break;
             if (++operators_ > kMaxOperators)
                 return fail();
             ++pos_;
-            e = binary(*k, std::move(e), (this->*next)());
+            Expr rhs = binary_expr(precedence + 1);
+            e = binary(kind, std::move(e), std::move(rhs));
         }
         return e;
     }
@@ -78,46 +140,9 @@ private:
     Expr or_expr() {
         if (++depth_ > kMaxNesting)
             return fail();
-        Expr e = left_assoc(&Parser::and_expr, [](const Parser& p) {
-            return p.is_op("or") ? std::optional(Expr::Kind::or_) : std::nullopt;
-        });
+        Expr e = binary_expr(1);
         --depth_;
         return e;
-    }
-    Expr and_expr() {
-        return left_assoc(&Parser::eq_expr, [](const Parser& p) {
-            return p.is_op("and") ? std::optional(Expr::Kind::and_) : std::nullopt;
-        });
-    }
-    Expr eq_expr() {
-        return left_assoc(&Parser::rel_expr, [](const Parser& p) -> std::optional<Expr::Kind> {
-            if (p.is_op("="))
-                return Expr::Kind::eq;
-            if (p.is_op("!="))
-                return Expr::Kind::ne;
-            return std::nullopt;
-        });
-    }
-    Expr rel_expr() {
-        return left_assoc(&Parser::add_expr, [](const Parser& p) -> std::optional<Expr::Kind> {
-            if (p.is_op("<") || p.is_op(">") || p.is_op("<=") || p.is_op(">="))
-                return Expr::Kind::relational;
-            return std::nullopt;
-        });
-    }
-    Expr add_expr() {
-        return left_assoc(&Parser::mul_expr, [](const Parser& p) -> std::optional<Expr::Kind> {
-            if (p.is_op("+") || p.is_op("-"))
-                return Expr::Kind::arith;
-            return std::nullopt;
-        });
-    }
-    Expr mul_expr() {
-        return left_assoc(&Parser::unary_expr, [](const Parser& p) -> std::optional<Expr::Kind> {
-            if (p.is_op("*") || p.is_op("div") || p.is_op("mod"))
-                return Expr::Kind::arith;
-            return std::nullopt;
-        });
     }
     Expr unary_expr() {
         if (!take("-"))

@@ -4,6 +4,8 @@
 // element S, and S is also the context node. Every rule below only ever weakens: when unsure,
 // a sub-expression contributes "true" to the condition. Nothing here decides a match: that is
 // libxml2's job (xpath.cpp); a condition only lets a filter be skipped on a stanza.
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -39,36 +41,36 @@ Cond atom(Atom a) {
     return c;
 }
 
+// `a` and `b` joined under `kind` (all or any), a side of that kind contributing its
+// children: a chain of n operators grows one list instead of making n of them.
+Cond join(Cond::Kind kind, Cond a, Cond b) {
+    Cond c;
+    if (a.kind == kind) {
+        c = std::move(a);
+    } else {
+        c.kind = kind;
+        c.kids.reserve(2);
+        c.kids.push_back(std::move(a));
+    }
+    if (b.kind == kind)
+        std::move(b.kids.begin(), b.kids.end(), std::back_inserter(c.kids));
+    else
+        c.kids.push_back(std::move(b));
+    return c;
+}
+
 Cond all(Cond a, Cond b) {
     if (a.kind == Cond::Kind::yes)
         return b;
     if (b.kind == Cond::Kind::yes)
         return a;
-    Cond c;
-    c.kind = Cond::Kind::all;
-    for (Cond* x : {&a, &b}) {
-        if (x->kind == Cond::Kind::all)
-            for (Cond& k : x->kids)
-                c.kids.push_back(std::move(k));
-        else
-            c.kids.push_back(std::move(*x));
-    }
-    return c;
+    return join(Cond::Kind::all, std::move(a), std::move(b));
 }
 
 Cond any(Cond a, Cond b) {
     if (a.kind == Cond::Kind::yes || b.kind == Cond::Kind::yes)
         return yes();
-    Cond c;
-    c.kind = Cond::Kind::any;
-    for (Cond* x : {&a, &b}) {
-        if (x->kind == Cond::Kind::any)
-            for (Cond& k : x->kids)
-                c.kids.push_back(std::move(k));
-        else
-            c.kids.push_back(std::move(*x));
-    }
-    return c;
+    return join(Cond::Kind::any, std::move(a), std::move(b));
 }
 
 // -- the analysis --------------------------------------------------------------------------------
@@ -122,7 +124,10 @@ public:
     static const std::string* simple_attr(const Expr& e) {
         if (e.kind != Expr::Kind::path || e.absolute || e.steps.size() != 1)
             return nullptr;
-        const Step& s = e.steps[0];
+        return simple_attr(e.steps[0]);
+    }
+    // The same for one step.
+    static const std::string* simple_attr(const Step& s) {
         if (s.axis != Axis::attribute || s.test.kind != NodeTest::Kind::name ||
             !s.test.prefix.empty() || !s.preds.empty())
             return nullptr;
@@ -205,10 +210,7 @@ private:
         // child/@name = 'value'
         if (path.kind == Expr::Kind::path && !path.absolute && path.steps.size() == 2 &&
             path.steps[0].axis == Axis::child && path.steps[0].preds.empty()) {
-            Expr attr;
-            attr.kind = Expr::Kind::path;
-            attr.steps.push_back(path.steps[1]);
-            const std::string* name = simple_attr(attr);
+            const std::string* name = simple_attr(path.steps[1]);
             std::optional<ElemTest> t = elem_test(path.steps[0].test);
             if (name != nullptr && t)
                 return atom(Atom{Atom::Kind::child_attr_eq, std::move(*t), *name, value});

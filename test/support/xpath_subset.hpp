@@ -27,7 +27,15 @@ public:
     explicit SubsetGenerator(Source& src) : src_(src) {}
 
     // A top-level expression: a location path (fires with what it selects) or a boolean.
-    std::string expression() { return pick(3) == 0 ? boolean(0) : path(0, true); }
+    std::string expression() {
+        std::string out;
+        out.reserve(128);
+        if (pick(3) == 0)
+            boolean(0, out);
+        else
+            path(0, true, out);
+        return out;
+    }
 
     // A stanza whose names, namespaces, attributes and texts are those the expressions test.
     Node stanza() {
@@ -48,112 +56,125 @@ private:
         return v[pick(N)];
     }
 
-    std::string sp() { return pick(6) == 0 ? " " : ""; }
+    // Each part is appended to `out` as it is drawn, so that the choices are made in reading
+    // order (the same bytes must give the same expression under every compiler: the fuzz
+    // corpus is replayed by gcc builds) and an expression costs one string.
+    void sp(std::string& out) {
+        if (pick(6) == 0)
+            out += ' ';
+    }
 
-    std::string literal() {
+    void literal(std::string& out) {
         static constexpr std::array<std::string_view, 12> lits = {
             "", "a", "ab", "chat", "!cmd", "!cmd x", " a", "a b", "\xc3\xa9", "&amp;", "&", "b"};
         const std::string_view v = one(lits);
-        return pick(4) == 0 ? "\"" + std::string(v) + "\"" : "'" + std::string(v) + "'";
+        const char quote = pick(4) == 0 ? '"' : '\'';
+        out += quote;
+        out += v;
+        out += quote;
     }
 
-    std::string name_test() {
+    void name_test(std::string& out) {
         static constexpr std::array<std::string_view, 14> names = {
             "message", "body", "subject", "x",      "y",      "item", "*",
             "p:x",     "p:*",  "q:y",     "c:body", "p:item", "x:y",  "presence"};
-        std::string axis = pick(10) == 0 ? "child::" : "";
-        return axis + std::string(one(names));
+        if (pick(10) == 0)
+            out += "child::";
+        out += one(names);
     }
 
-    std::string attribute_step() {
+    void attribute_step(std::string& out) {
         static constexpr std::array<std::string_view, 7> attrs = {"id",   "type", "to",   "from",
                                                                   "lang", "*",    "xmlns"};
-        const std::string axis = pick(6) == 0 ? "attribute::" : "@";
-        return axis + std::string(one(attrs));
+        out += pick(6) == 0 ? "attribute::" : "@";
+        out += one(attrs);
     }
 
-    // Every choice is made in its own statement: the operands of "+" are evaluated in no fixed
-    // order, and the same bytes must give the same expression under every compiler (the fuzz
-    // corpus is replayed by gcc builds).
-    std::string path(int depth, bool top) {
-        std::string out;
+    void path(int depth, bool top, std::string& out) {
+        const std::size_t start = out.size();
         const bool absolute = pick(3) != 0 && (top || pick(4) == 0);
         const unsigned steps = 1 + pick(depth > 1 ? 2 : 3);
         for (unsigned i = 0; i < steps; ++i) {
             if (absolute || i > 0)
-                out += "/";
-            out += name_test();
+                out += '/';
+            name_test(out);
             const unsigned preds = depth < 3 ? pick(4) : 0;
             for (unsigned k = 0; k < preds && k < 2; ++k) {
-                out += "[";
-                out += sp();
-                out += boolean(depth + 1);
-                out += sp();
-                out += "]";
+                out += '[';
+                sp(out);
+                boolean(depth + 1, out);
+                sp(out);
+                out += ']';
             }
         }
-        if (pick(3) == 0)
-            out += "/" + attribute_step();
-        else if (!absolute && pick(4) == 0)
-            out = attribute_step(); // a bare attribute, relative to the context node
-        return out;
+        if (pick(3) == 0) {
+            out += '/';
+            attribute_step(out);
+        } else if (!absolute && pick(4) == 0) {
+            out.resize(start); // a bare attribute, relative to the context node
+            attribute_step(out);
+        }
     }
 
-    // "path op literal" or "literal op path", each part drawn in reading order.
-    std::string compare(int depth, std::string_view op, bool literal_first) {
-        std::string out = literal_first ? literal() : path(depth, false);
-        out += sp();
+    // "path op literal" or "literal op path".
+    void compare(int depth, std::string_view op, bool literal_first, std::string& out) {
+        if (literal_first)
+            literal(out);
+        else
+            path(depth, false, out);
+        sp(out);
         out += op;
-        out += sp();
-        out += literal_first ? path(depth, false) : literal();
-        return out;
+        sp(out);
+        if (literal_first)
+            path(depth, false, out);
+        else
+            literal(out);
     }
 
-    std::string call(std::string_view name, int depth) {
-        std::string out(name);
-        out += "(";
-        out += path(depth, false);
-        out += ",";
-        out += sp();
-        out += literal();
-        out += ")";
-        return out;
+    void call(std::string_view name, int depth, std::string& out) {
+        out += name;
+        out += '(';
+        path(depth, false, out);
+        out += ',';
+        sp(out);
+        literal(out);
+        out += ')';
     }
 
-    std::string boolean(int depth) {
+    void boolean(int depth, std::string& out) {
         const unsigned k = pick(depth > 3 ? 6 : 10);
-        std::string out;
         switch (k) {
         case 0:
-            return path(depth, false);
+            return path(depth, false, out);
         case 1:
-            return compare(depth, "=", false);
+            return compare(depth, "=", false, out);
         case 2:
-            return compare(depth, "=", true);
+            return compare(depth, "=", true, out);
         case 3:
-            return compare(depth, "!=", false);
+            return compare(depth, "!=", false, out);
         case 4:
-            return call("starts-with", depth);
+            return call("starts-with", depth, out);
         case 5:
-            return call("contains", depth);
+            return call("contains", depth, out);
         case 6:
-            out = "not(";
-            out += boolean(depth + 1);
-            return out + ")";
+            out += "not(";
+            boolean(depth + 1, out);
+            out += ')';
+            return;
         case 7:
         case 8:
-            out = boolean(depth + 1);
+            boolean(depth + 1, out);
             out += k == 7 ? " and " : " or ";
-            out += boolean(depth + 1);
-            return out;
+            boolean(depth + 1, out);
+            return;
         default:
-            out = "(";
-            out += boolean(depth + 1);
+            out += '(';
+            boolean(depth + 1, out);
             out += " or ";
-            out += boolean(depth + 1);
+            boolean(depth + 1, out);
             out += ") and ";
-            out += boolean(depth + 1);
-            return out;
+            boolean(depth + 1, out);
+            return;
         }
     }
 

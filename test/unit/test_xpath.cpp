@@ -258,6 +258,32 @@ TEST_CASE("xpath: remove() removes every filter of the event and returns the cou
     CHECK(run(filters, chat()).empty());
 }
 
+TEST_CASE("xpath: clear() removes every filter, keeps the prefixes, and spares a running "
+          "evaluation",
+          "[xpath][remove]") {
+    FilterSet filters;
+    filters.clear(); // never added to: nothing to do
+    filters.ns_prefix("disco", kDiscoInfo);
+    filters.add("first", "/message");
+    filters.add("second", "//body");
+    // Cleared from inside a fire(): the evaluation in progress finishes on its snapshot.
+    std::vector<std::string> order;
+    filters.evaluate(chat(), [&](std::string_view event, std::string_view, std::span<const Node>) {
+        order.emplace_back(event);
+        filters.clear();
+    });
+    CHECK(order == std::vector<std::string>{"first", "second"});
+    CHECK(filters.empty());
+    CHECK(filters.fast_count() == 0);
+    CHECK(run(filters, chat()).empty());
+    // The prefix is still bound, and the set works as before.
+    filters.add("disco", "/iq/disco:query");
+    CHECK(events_of(run(filters, disco_get(kDiscoInfo))) == std::vector<std::string>{"disco"});
+    filters.clear();
+    CHECK(filters.size() == 0);
+    CHECK(run(filters, disco_get(kDiscoInfo)).empty());
+}
+
 // A set makes its state at the first add(), ns_prefix() or setting (most components never add a
 // filter): every question before that is answered as for an empty set.
 TEST_CASE("xpath: a set never added to is empty in every way, and works once used",

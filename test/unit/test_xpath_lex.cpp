@@ -7,6 +7,7 @@
 #include "pcj/error.hpp"
 #include "xpath.hpp"
 #include "xpath_lex.hpp"
+#include "xpath_parse.hpp"
 
 using pcj::detail::FilterSet;
 using pcj::detail::xp::Token;
@@ -71,4 +72,53 @@ TEST_CASE("xpath: a prefix in a function or variable name must be bound too",
     filters.ns_prefix("zz", "urn:zz");
     CHECK_THROWS_WITH(filters.add("f", "zz:f()"), Catch::Contains("Unregistered function"));
     CHECK(filters.empty());
+}
+
+namespace {
+
+// The parsed tree as nested kind(args…), paths as their steps' local names: enough to see how
+// the operators group.
+std::string shape(const pcj::detail::xp::Expr& e) {
+    using K = pcj::detail::xp::Expr::Kind;
+    static const char* const names[] = {"or",    "and",  "eq",     "ne",  "rel", "arith", "neg",
+                                        "union", "path", "filter", "lit", "num", "fn",    "var"};
+    if (e.kind == K::path) {
+        std::string out;
+        for (const auto& s : e.steps)
+            out += (out.empty() ? "" : "/") + s.test.local;
+        return out;
+    }
+    if (e.kind == K::literal || e.kind == K::number)
+        return e.text;
+    std::string out = std::string(names[static_cast<int>(e.kind)]) + "(";
+    for (std::size_t i = 0; i < e.args.size(); ++i)
+        out += (i == 0 ? "" : ",") + shape(e.args[i]);
+    return out + ")";
+}
+
+std::string parsed(const std::string& xpath) {
+    const auto e = pcj::detail::xp::parse(xpath);
+    return e ? shape(*e) : "(refused)";
+}
+
+} // namespace
+
+TEST_CASE("xpath parser: operators group by XPath 1.0's precedence, each left-associative",
+          "[xpath][parser]") {
+    CHECK(parsed("a or b and c") == "or(a,and(b,c))");
+    CHECK(parsed("a and b or c") == "or(and(a,b),c)");
+    CHECK(parsed("a or b or c") == "or(or(a,b),c)");
+    CHECK(parsed("a = 'x' and b != 'y'") == "and(eq(a,x),ne(b,y))");
+    CHECK(parsed("a = b < c") == "eq(a,rel(b,c))");
+    CHECK(parsed("a < b = c") == "eq(rel(a,b),c)");
+    CHECK(parsed("1 - 2 - 3") == "arith(arith(1,2),3)");
+    CHECK(parsed("1 + 2 * 3") == "arith(1,arith(2,3))");
+    CHECK(parsed("1 * 2 + 3 div 4 mod 5") == "arith(arith(1,2),arith(arith(3,4),5))");
+    CHECK(parsed("- a = b") == "eq(neg(a),b)");
+    CHECK(parsed("a | b = c") == "eq(union(a,b),c)");
+    CHECK(parsed("(a or b) and c") == "and(or(a,b),c)");
+    CHECK(parsed("x[a or b and c]/y") == "x/y");
+    CHECK(parsed("a or") == "(refused)");
+    CHECK(parsed("a and and b") == "(refused)");
+    CHECK(parsed("a = = b") == "(refused)");
 }
