@@ -192,9 +192,12 @@ private:
             relative_path(e.steps);
             return e;
         }
+        Expr first = primary();
+        if (!(ok_ && is_op("[")) && !is_op("/") && !is_op("//"))
+            return first; // a primary alone, the usual case
         Expr f;
         f.kind = Expr::Kind::filter;
-        f.args.push_back(primary());
+        f.args.push_back(std::move(first));
         while (ok_ && is_op("["))
             f.preds.push_back(predicate());
         if (is_op("/") || is_op("//")) {
@@ -204,8 +207,6 @@ private:
                 ++pos_;
             relative_path(f.steps);
         }
-        if (f.preds.empty() && f.steps.empty())
-            return std::move(f.args.front());
         return f;
     }
 
@@ -217,6 +218,9 @@ private:
     }
 
     void relative_path(std::vector<Step>& steps) {
+        // The tree lives only while the filter is planned and compiled: room for the few steps
+        // of a usual path at once costs nothing that lasts.
+        steps.reserve(steps.size() + 4);
         steps.push_back(step());
         while (ok_) {
             if (take("//"))
