@@ -39,9 +39,16 @@ std::vector<std::string> fire_all(const FilterSet& set, const pcj::Node& stanza)
     std::vector<std::string> fired;
     set.evaluate(stanza, [&](std::string_view event, std::string_view xpath,
                              std::span<const pcj::Node> matches) {
-        std::string line = std::string(event) + "|" + std::string(xpath) + "|";
-        for (const auto& m : matches)
-            line += (m.is_text() ? "text:" + m.text() : m.to_string()) + "|";
+        std::string line;
+        line.reserve(event.size() + xpath.size() + 64);
+        line.append(event).append("|").append(xpath).append("|");
+        for (const auto& m : matches) {
+            if (m.is_text())
+                line.append("text:").append(m.text());
+            else
+                line.append(m.to_string());
+            line += '|';
+        }
         fired.push_back(std::move(line));
     });
     return fired;

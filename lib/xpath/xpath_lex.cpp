@@ -1,24 +1,45 @@
 // The XPath 1.0 tokenizer: one pass over the text, a token at a time.
 #include "xpath_lex.hpp"
 
+#include <array>
 #include <cstddef>
 
 namespace pcj::detail::xp {
 
 namespace {
 
+// The character classes of §3.7, one table look-up per character.
+enum : unsigned char { kNameStart = 1, kNameChar = 2, kDigit = 4, kSpace = 8 };
+constexpr std::array<unsigned char, 256> kClasses = [] {
+    std::array<unsigned char, 256> t{};
+    for (unsigned u = 0; u < 256; ++u) {
+        const bool start =
+            (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' || u >= 0x80;
+        const bool digit = u >= '0' && u <= '9';
+        unsigned char c = 0;
+        c |= start ? kNameStart | kNameChar : 0;
+        c |= digit ? kDigit | kNameChar : 0;
+        c |= u == '.' || u == '-' ? kNameChar : 0;
+        c |= u == ' ' || u == '\t' || u == '\n' || u == '\r' ? kSpace : 0;
+        t[u] = c;
+    }
+    return t;
+}();
+
+bool in_class(char c, unsigned char cls) {
+    return (kClasses[static_cast<unsigned char>(c)] & cls) != 0;
+}
 bool name_start(char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u == '_' || u >= 0x80;
+    return in_class(c, kNameStart);
 }
 bool digit(char c) {
-    return c >= '0' && c <= '9';
+    return in_class(c, kDigit);
 }
 bool name_char(char c) {
-    return name_start(c) || digit(c) || c == '.' || c == '-';
+    return in_class(c, kNameChar);
 }
 bool space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    return in_class(c, kSpace);
 }
 
 class Lexer {

@@ -311,6 +311,7 @@ private:
                                       : std::string(t.prefix) + ":" + std::string(t.local);
             expect("(");
             if (!is_op(")")) {
+                e.args.reserve(2); // most functions filters call take one or two
                 e.args.push_back(or_expr());
                 while (ok_ && take(","))
                     e.args.push_back(or_expr());
